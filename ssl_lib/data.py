@@ -1,0 +1,216 @@
+"""CIFAR-10, online or offline, decoded once and cached as uint8 arrays.
+
+Where does the data come from?
+
+1. **An offline mirror**, when the environment variable ``SSL_LIB_CIFAR10`` names a folder laid
+   out like ``shared/data/cifar10``: ``cifar10-train-jpeg.tar.gz`` and ``cifar10-test-jpeg.tar.gz``
+   (ImageFolder layout ``<split>/<class>/<name>.jpg``) and ``SHA256SUMS``. The archive's checksum
+   is verified, its images decoded once, and the arrays cached.
+2. **torchvision's download** otherwise (Colab, a laptop with internet), into the cache folder.
+
+The cache folder is ``SSL_LIB_CACHE`` or ``~/.cache/ssl_lib``. Cache files are written
+atomically, so an interrupted or failed decode never leaves a half-written cache behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tarfile
+import tempfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import torch
+from PIL import Image
+
+CLASSES = (
+    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+)
+SPLITS = ("train", "test")
+MIRROR_ENV = "SSL_LIB_CIFAR10"
+CACHE_ENV = "SSL_LIB_CACHE"
+ARCHIVES = {"train": "cifar10-train-jpeg.tar.gz", "test": "cifar10-test-jpeg.tar.gz"}
+
+
+class DataUnavailableError(RuntimeError):
+    """Neither the offline mirror nor a download could provide the data."""
+
+
+class CorruptDataError(ValueError):
+    """An archive fails its checksum or cannot be decoded."""
+
+
+@dataclass(frozen=True)
+class ImageSet:
+    """Images with labels, as stored: ``images`` (N, 32, 32, 3) uint8, ``labels`` (N,) int64."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    classes: tuple[str, ...] = CLASSES
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, per_class: int, seed: int = 0) -> "ImageSet":
+        """A class-balanced random subset with ``per_class`` images of each class."""
+        counts = np.bincount(self.labels, minlength=len(self.classes))
+        if per_class < 1 or per_class > counts.min():
+            raise ValueError(f"per_class must be between 1 and {counts.min()}, got {per_class}")
+        rng = np.random.default_rng(seed)
+        index = np.concatenate([
+            rng.choice(np.flatnonzero(self.labels == c), per_class, replace=False)
+            for c in range(len(self.classes))
+        ])
+        index.sort()
+        return ImageSet(self.images[index], self.labels[index], self.classes)
+
+    def tensors(self, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+        """The images as a (N, 3, 32, 32) uint8 tensor and the labels as (N,) int64, on ``device``."""
+        images = torch.from_numpy(self.images).permute(0, 3, 1, 2).contiguous()
+        return images.to(device), torch.from_numpy(self.labels).to(device)
+
+
+def cache_dir() -> Path:
+    """The folder of decoded arrays and downloads: ``SSL_LIB_CACHE`` or ``~/.cache/ssl_lib``."""
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "ssl_lib").expanduser()
+
+
+def load_cifar10(split: str = "train", mirror: str | os.PathLike | None = None) -> ImageSet:
+    """Load the CIFAR-10 ``split`` ("train": 50,000 images, "test": 10,000).
+
+    Args:
+        split: "train" or "test".
+        mirror: an offline mirror folder; default: the ``SSL_LIB_CIFAR10`` environment variable.
+            Without one, torchvision downloads the data (once) into :func:`cache_dir`.
+
+    Raises:
+        DataUnavailableError: no mirror is set and the download fails; the message says how to fix it.
+        CorruptDataError: an archive of the mirror fails its checksum or cannot be decoded.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    mirror = mirror if mirror is not None else os.environ.get(MIRROR_ENV) or None
+    if mirror is not None:
+        return _load_from_mirror(Path(mirror).expanduser(), split)
+    return _load_with_torchvision(split)
+
+
+def _load_from_mirror(mirror: Path, split: str) -> ImageSet:
+    if not mirror.is_dir():
+        raise DataUnavailableError(
+            f"the CIFAR-10 mirror folder {mirror} (from {MIRROR_ENV} or the mirror argument) does not "
+            f"exist; point {MIRROR_ENV} at a folder holding {ARCHIVES['train']}, {ARCHIVES['test']} "
+            f"and SHA256SUMS, or unset it to download CIFAR-10 with torchvision"
+        )
+    archive = mirror / ARCHIVES[split]
+    expected = _expected_sha256(mirror / "SHA256SUMS", archive.name)
+    cache = cache_dir() / f"cifar10-mirror-{split}-{expected[:16]}.npz"
+    if cache.exists():
+        return _read_cache(cache)
+    if not archive.is_file():
+        raise DataUnavailableError(f"the mirror {mirror} has no {archive.name}; copy it there again")
+    actual = _sha256(archive)
+    if actual != expected:
+        raise CorruptDataError(
+            f"{archive} is corrupt or truncated: its SHA-256 is {actual}, SHA256SUMS expects "
+            f"{expected}; copy the archive again"
+        )
+    images, labels = _decode_archive(archive, split)
+    _write_cache(cache, images, labels)
+    return ImageSet(images, labels)
+
+
+def _load_with_torchvision(split: str) -> ImageSet:
+    cache = cache_dir() / f"cifar10-torchvision-{split}.npz"
+    if cache.exists():
+        return _read_cache(cache)
+    import torchvision  # imported here: only the download path needs it
+
+    try:
+        dataset = torchvision.datasets.CIFAR10(
+            root=str(cache_dir() / "torchvision"), train=(split == "train"), download=True
+        )
+    except Exception as error:  # no network, DNS failure, refused connection, partial download
+        raise DataUnavailableError(
+            f"CIFAR-10 could not be loaded: no offline mirror is set and torchvision's download "
+            f"failed ({type(error).__name__}: {error}). Fix it in one of two ways: set "
+            f"{MIRROR_ENV} to a mirror folder with {ARCHIVES['train']}, {ARCHIVES['test']} and "
+            f"SHA256SUMS (for example {MIRROR_ENV}=../shared/data/cifar10), or connect to the "
+            f"internet so that torchvision can download it."
+        ) from error
+    images = np.asarray(dataset.data, dtype=np.uint8)
+    labels = np.asarray(dataset.targets, dtype=np.int64)
+    _write_cache(cache, images, labels)
+    return ImageSet(images, labels)
+
+
+def _expected_sha256(sums: Path, filename: str) -> str:
+    if not sums.is_file():
+        raise DataUnavailableError(f"the mirror has no {sums.name} at {sums}; copy it with the archives")
+    for line in sums.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].lstrip("*") == filename:
+            return parts[0].lower()
+    raise CorruptDataError(f"{sums} has no checksum for {filename}; copy the mirror's SHA256SUMS again")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _decode_archive(archive: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """Decode every ``<split>/<class>/<name>.jpg`` of the archive, sorted by class then name."""
+    found = []
+    try:
+        with tarfile.open(archive, mode="r:gz") as tar:
+            for member in tar:
+                path = PurePosixPath(member.name)
+                if not member.isfile() or path.suffix.lower() not in (".jpg", ".jpeg", ".png"):
+                    continue
+                if len(path.parts) < 3 or path.parts[-3] != split or path.parts[-2] not in CLASSES:
+                    raise CorruptDataError(
+                        f"{archive} holds {member.name}, outside the layout {split}/<class>/<image>.jpg"
+                    )
+                data = tar.extractfile(member).read()
+                with Image.open(io.BytesIO(data)) as img:
+                    pixels = np.asarray(img.convert("RGB"), dtype=np.uint8)
+                if pixels.shape != (32, 32, 3):
+                    raise CorruptDataError(f"{archive}: {member.name} is {pixels.shape}, not 32x32 RGB")
+                found.append((CLASSES.index(path.parts[-2]), path.name, pixels))
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
+        raise CorruptDataError(
+            f"{archive} cannot be read ({type(error).__name__}: {error}); it is corrupt or "
+            f"truncated: copy it again"
+        ) from error
+    if not found:
+        raise CorruptDataError(f"{archive} holds no images under {split}/<class>/")
+    found.sort(key=lambda item: (item[0], item[1]))
+    images = np.stack([pixels for _, _, pixels in found])
+    labels = np.array([label for label, _, _ in found], dtype=np.int64)
+    return images, labels
+
+
+def _write_cache(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
+    """Write the arrays to ``path`` atomically: a temporary file, then a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, images=images, labels=labels)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read_cache(path: Path) -> ImageSet:
+    with np.load(path) as arrays:
+        return ImageSet(arrays["images"], arrays["labels"])

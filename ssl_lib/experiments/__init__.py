@@ -1,0 +1,22 @@
+"""The registry of the book's experiments; importing it registers every experiment."""
+
+from ssl_lib.experiments.registry import (
+    Claim,
+    Experiment,
+    ExperimentResult,
+    claim,
+    experiment,
+    get,
+    load,
+    names,
+    run,
+    save,
+)
+
+# Each module below registers the experiments of one chapter.
+from ssl_lib.experiments import pipeline  # noqa: E402,F401
+
+__all__ = [
+    "Claim", "Experiment", "ExperimentResult", "claim", "experiment", "get", "load", "names",
+    "run", "save",
+]

@@ -1,0 +1,35 @@
+"""Seeding and device helpers: every random choice flows from a seed argument."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch with ``seed``; return a CPU generator seeded alike.
+
+    Experiments draw their randomness from the returned generator where they can, so
+    that two experiments run in one process do not depend on each other's draws.
+    """
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed={seed!r} must be a non-negative integer")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def default_device() -> torch.device:
+    """The device the book trains on: the first CUDA GPU if there is one, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def describe_device(device: torch.device | None = None) -> str:
+    """A one-line description of ``device`` for provenance records, e.g. ``cuda (NVIDIA H100)``."""
+    device = device or default_device()
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return f"cpu ({torch.get_num_threads()} threads)"
