@@ -1,0 +1,31 @@
+# The two commands of the README: `make book` and `make test`. Both create .venv if missing.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+NB_DIR := _nb
+
+.PHONY: install book notebooks test clean
+
+install: $(INSTALLED)
+
+$(INSTALLED): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -r requirements.txt -e .
+	touch $(INSTALLED)
+
+# The HTML book in _build/html, every chapter executed, warnings as errors.
+book: install
+	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+
+# Every chapter of _toc.yml as a notebook for nbmake.
+notebooks: install
+	$(PY) tools/notebooks.py --out $(NB_DIR)
+
+# The strict book build, then the unit tests and every chapter executed by nbmake.
+test: book notebooks
+	$(PY) -m pytest tests $(NB_DIR) --nbmake --nbmake-timeout=1200
+
+clean:
+	rm -rf _build
