@@ -19,6 +19,7 @@ import io
 import os
 import tarfile
 import tempfile
+import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -212,5 +213,11 @@ def _write_cache(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
 
 
 def _read_cache(path: Path) -> ImageSet:
-    with np.load(path) as arrays:
-        return ImageSet(arrays["images"], arrays["labels"])
+    try:
+        with np.load(path) as arrays:
+            return ImageSet(arrays["images"], arrays["labels"])
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+        raise CorruptDataError(
+            f"the cache file {path} cannot be read ({type(error).__name__}: {error}); "
+            f"delete it and load again to rebuild it"
+        ) from error

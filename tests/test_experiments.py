@@ -1,0 +1,82 @@
+"""The experiment registry, the command line, and the pipeline chapter's experiment."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ssl_lib import experiments
+
+PROVENANCE = {"scale", "seed", "device", "torch", "python", "git_commit", "wall_time_s", "finished_utc"}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_nt_xent_toy_claims_hold_at_quick_scale(seed):
+    result = experiments.run("nt_xent_toy", scale="quick", seed=seed)
+    assert result.all_hold, "\n".join(str(c) for c in result.claims)
+
+
+def test_nt_xent_toy_full_scale_code_path():
+    result = experiments.run("nt_xent_toy", scale="full", seed=0)
+    assert len(result.measurements["loss"]) == 1000 and result.all_hold
+
+
+def test_run_records_provenance_and_is_deterministic():
+    first = experiments.run("nt_xent_toy", scale="quick", seed=5)
+    second = experiments.run("nt_xent_toy", scale="quick", seed=5)
+    assert PROVENANCE <= set(first.provenance)
+    assert first.provenance["scale"] == "quick" and first.provenance["seed"] == 5
+    assert first.measurements == second.measurements
+
+
+def test_save_and_load_round_trip(tmp_path):
+    result = experiments.run("nt_xent_toy", scale="quick", seed=0)
+    path = experiments.save(result, tmp_path)
+    assert path == tmp_path / "nt_xent_toy.json" and [p.name for p in tmp_path.iterdir()] == [path.name]
+    loaded = experiments.load(path)
+    assert loaded.claims == result.claims and loaded.measurements == result.measurements
+    assert "| `loss_decreases` |" in loaded.claims_markdown()
+
+
+def test_registry_rejects_unknown_names_bad_seeds_and_scales():
+    with pytest.raises(KeyError, match="nt_xent_toy"):
+        experiments.get("no_such_experiment")
+    with pytest.raises(ValueError, match="seed"):
+        experiments.run("nt_xent_toy", scale="quick", seed=-1)
+    with pytest.raises(ValueError, match="scale"):
+        experiments.run("nt_xent_toy", scale="medium")
+    with pytest.raises(ValueError, match="already registered"):
+        experiments.experiment("nt_xent_toy", chapter="x")(lambda scale, seed: ({}, []))
+
+
+def test_claims_show_whether_they_held():
+    held = experiments.claim("a", "A statement.", True, x=1.0)
+    failed = experiments.claim("b", "Another.", False, y=0.5)
+    assert "holds" in str(held) and "does NOT hold" in str(failed) and "y = 0.5" in str(failed)
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "ssl_lib", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_cli_lists_and_runs_an_experiment(tmp_path):
+    listing = run_cli("list")
+    assert listing.returncode == 0 and "nt_xent_toy" in listing.stdout
+    ran = run_cli("run", "nt_xent_toy", "--scale", "quick", "--seed", "1", "--out", str(tmp_path))
+    assert ran.returncode == 0, ran.stderr
+    saved = json.loads((tmp_path / "nt_xent_toy.json").read_text())
+    assert PROVENANCE <= set(saved["provenance"])
+    assert saved["provenance"]["seed"] == 1 and saved["provenance"]["scale"] == "quick"
+    assert {c["id"] for c in saved["claims"]} == {"loss_decreases", "learns_shared_signal"}
+    in_process = experiments.run("nt_xent_toy", scale="quick", seed=1)
+    assert saved["measurements"] == in_process.measurements     # one code path
+    assert "HOLDS" in ran.stdout
+
+
+def test_cli_rejects_unknown_experiment_and_scale(tmp_path):
+    unknown = run_cli("run", "nope", "--out", str(tmp_path))
+    assert unknown.returncode == 2 and "nt_xent_toy" in unknown.stderr
+    bad_scale = run_cli("run", "nt_xent_toy", "--scale", "huge", "--out", str(tmp_path))
+    assert bad_scale.returncode == 2 and "quick" in bad_scale.stderr
+    assert list(tmp_path.iterdir()) == []
