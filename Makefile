@@ -11,8 +11,10 @@ install: $(INSTALLED)
 
 $(INSTALLED): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install -r requirements.txt -e .
+	@# MathJax for the browser test, which runs offline (tests/test_browser.py)
+	@if command -v npm >/dev/null; then npm install --silent --no-audit --no-fund --prefix .cache/npm mathjax@3; \
+	 else echo "npm not found: tests/test_browser.py will be skipped (it needs a local MathJax)"; fi
 	touch $(INSTALLED)
 
 # The HTML book in _build/html, every chapter executed, warnings as errors.
