@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 NB_DIR := _nb
 
-.PHONY: install book notebooks test clean
+.PHONY: install book notebooks student test clean
 
 install: $(INSTALLED)
 
@@ -24,6 +24,10 @@ book: install
 # Every chapter of _toc.yml as a notebook for nbmake.
 notebooks: install
 	$(PY) tools/notebooks.py --out $(NB_DIR)
+
+# The student edition: every chapter as a notebook, solutions replaced by skeletons.
+student: install
+	$(PY) tools/student_edition.py --out _build/student
 
 # The strict book build, then the unit tests and every chapter executed by nbmake.
 test: book notebooks
