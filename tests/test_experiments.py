@@ -80,3 +80,19 @@ def test_cli_rejects_unknown_experiment_and_scale(tmp_path):
     bad_scale = run_cli("run", "nt_xent_toy", "--scale", "huge", "--out", str(tmp_path))
     assert bad_scale.returncode == 2 and "quick" in bad_scale.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_cached_run_computes_once_per_code_version(tmp_path, monkeypatch):
+    from ssl_lib.experiments import registry
+
+    monkeypatch.setenv("SSL_LIB_CACHE", str(tmp_path))
+    calls = []
+    real_run = registry.run
+    monkeypatch.setattr(registry, "run", lambda *a, **k: calls.append(1) or real_run(*a, **k))
+    first = experiments.cached_run("nt_xent_toy", scale="quick", seed=3)
+    second = experiments.cached_run("nt_xent_toy", scale="quick", seed=3)
+    assert len(calls) == 1 and second.measurements == first.measurements
+    experiments.cached_run("nt_xent_toy", scale="quick", seed=4)        # another seed: computed
+    assert len(calls) == 2
+    stored = list((tmp_path / "results").rglob("*.json"))
+    assert len(stored) == 2 and all(registry.code_fingerprint()[:16] in str(p) for p in stored)

@@ -8,6 +8,8 @@ statement, whether it held, and the numbers that decided it. The chapters, the c
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import math
 import os
@@ -23,6 +25,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from ssl_lib.data import cache_dir
 from ssl_lib.runtime import describe_device
 from ssl_lib.scale import check_scale, current_scale
 
@@ -171,20 +174,51 @@ def run(name: str, scale: str | None = None, seed: int = 0) -> ExperimentResult:
     return ExperimentResult(name, _jsonable(measurements), list(claims), provenance)
 
 
+def cached_run(name: str, scale: str | None = None, seed: int = 0) -> ExperimentResult:
+    """:func:`run`, or the saved result of the same experiment, scale, seed and library code.
+
+    The chapters call this, so that a chapter executed twice in a row (by the tests and by the
+    book build) computes each result once. The key includes a fingerprint of every source file of
+    ``ssl_lib``: any change to the library's code computes the result afresh.
+    """
+    scale = current_scale() if scale is None else check_scale(scale)
+    path = cache_dir() / "results" / code_fingerprint()[:16] / f"{name}-{scale}-seed{seed}.json"
+    if path.exists():
+        return load(path)
+    result = run(name, scale=scale, seed=seed)
+    _write_json(path, result.to_dict())
+    return result
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """SHA-256 of the paths and contents of every ``.py`` file of the ``ssl_lib`` package."""
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for source in sorted(package.rglob("*.py")):
+        digest.update(source.relative_to(package).as_posix().encode())
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
 def save(result: ExperimentResult, out_dir: str | os.PathLike) -> Path:
     """Write ``out_dir/NAME.json`` atomically (a reader never sees a half-written file)."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{result.name}.json"
-    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{result.name}.", suffix=".tmp")
+    path = Path(out_dir) / f"{result.name}.json"
+    _write_json(path, result.to_dict())
+    return path
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write ``data`` to ``path`` atomically: a temporary file in the same folder, then a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as f:
-            json.dump(result.to_dict(), f, indent=1)
+            json.dump(data, f, indent=1)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
 
 
 def load(path: str | os.PathLike) -> ExperimentResult:
