@@ -4,6 +4,7 @@ from ssl_lib.experiments.registry import (
     Claim,
     Experiment,
     ExperimentResult,
+    cached_run,
     claim,
     experiment,
     get,
@@ -19,6 +20,6 @@ from ssl_lib.experiments import linear_contrast  # noqa: E402,F401
 from ssl_lib.experiments import feature_learning  # noqa: E402,F401
 
 __all__ = [
-    "Claim", "Experiment", "ExperimentResult", "claim", "experiment", "get", "load", "names",
+    "Claim", "Experiment", "ExperimentResult", "cached_run", "claim", "experiment", "get", "load", "names",
     "run", "save",
 ]
