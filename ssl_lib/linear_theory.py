@@ -40,7 +40,7 @@ from ssl_lib.augment import complementary_views
 __all__ = [
     "SpikedCovarianceModel", "spiked_covariance_model", "noise_variances", "linear_task",
     "sample_covariance", "delete_diagonal", "top_eigenvectors", "orthonormal_basis",
-    "subspace_error", "pca_subspace", "diagonal_deleted_subspace", "contrastive_population_matrix",
+    "subspace_error", "missed_signal", "pca_subspace", "diagonal_deleted_subspace", "contrastive_population_matrix",
     "linear_contrastive_loss", "train_linear_contrastive", "train_linear_autoencoder",
     "supervised_contrastive_matrix", "supervised_contrastive_subspace", "downstream_regression_error",
     "downstream_classification_accuracy", "single_thread",
@@ -190,6 +190,18 @@ def subspace_error(u: torch.Tensor, u_star: torch.Tensor) -> torch.Tensor:
                          "matrices with the same d (pass a representation W as W.T)")
     q, q_star = orthonormal_basis(u.double()), orthonormal_basis(u_star.double())
     return (q - q_star @ (q_star.T @ q)).norm()
+
+
+def missed_signal(u: torch.Tensor, u_star: torch.Tensor, w: torch.Tensor) -> float:
+    r"""The share of a task's signal direction :math:`v = U^\star w / \lVert w\rVert` outside span(u).
+
+    :math:`\lVert (I - QQ^\top) v\rVert^2 \in [0, 1]`, Q an orthonormal basis of span(u) (d, k): the
+    fraction of the variance of :math:`\langle w, z\rangle` that no linear read-out of the noiseless
+    features can recover. ``u_star`` (d, r), ``w`` (r,).
+    """
+    q = orthonormal_basis(u.double())
+    v = u_star.double() @ (w.double() / w.double().norm())
+    return (v - q @ (q.T @ v)).square().sum().item()
 
 
 # ----------------------------------------------------------------------------- closed-form learners
