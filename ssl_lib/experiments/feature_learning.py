@@ -16,7 +16,7 @@ import torch
 
 from ssl_lib import one_layer, sparse_coding
 from ssl_lib.experiments.registry import claim, experiment
-from ssl_lib.runtime import seed_everything
+from ssl_lib.runtime import default_device, seed_everything
 from ssl_lib.scale import by_scale
 from ssl_lib.sparse_coding import Augmentation, SparseCoding
 
@@ -83,7 +83,8 @@ def train_and_measure(data: SparseCoding, augmentation: Augmentation, config: on
 
     ``probe_sets`` is ``(x_train, z_train, x_test, z_test)`` of clean inputs for the linear probe.
     """
-    trained = one_layer.train_one_layer(data, augmentation, config, generator, progress=progress)
+    trained = one_layer.train_one_layer(data, augmentation, config, generator, progress=progress,
+                                        device=default_device())
     x_train, z_train, x_test, z_test = probe_sets
     per_neuron = one_layer.weight_measurements(trained.W, data.M)
     outside = torch.eye(data.d1) - data.M @ data.M.T
