@@ -78,7 +78,7 @@ def feature_decoupling(scale: str, seed: int):
 
 
 def train_and_measure(data: SparseCoding, augmentation: Augmentation, config: one_layer.LearnerConfig,
-                      generator: torch.Generator, probe_sets: tuple, progress: bool = False) -> dict:
+                      generator: torch.Generator, probe_sets: tuple, progress: bool = True) -> dict:
     """Train the one-layer learner and measure it: history, per-neuron values, summary, probe R².
 
     ``probe_sets`` is ``(x_train, z_train, x_test, z_test)`` of clean inputs for the linear probe.
