@@ -1,6 +1,13 @@
-"""Evaluating frozen representations: how much of the labels a feature space makes easy to read."""
+"""Evaluating frozen representations: how much of the labels a feature space makes easy to read.
+
+* :func:`extract_features`: an encoder's features of a set of images, in batches.
+* :func:`knn_accuracy`: weighted kNN (Wu et al. 2018), the protocol of lightly's benchmarks.
+* :func:`linear_probe_accuracy`: a linear classifier on frozen features (Chen et al. 2020).
+"""
 
 from __future__ import annotations
+
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -59,3 +66,107 @@ def knn_accuracy(
         predicted = votes.argmax(dim=1).cpu()
         correct += (predicted == test_labels[start : start + chunk_size].cpu()).sum().item()
     return correct / test.shape[0]
+
+
+def _check_features(features: torch.Tensor, labels: torch.Tensor, name: str) -> None:
+    if features.ndim != 2 or labels.ndim != 1 or features.shape[0] != labels.shape[0]:
+        raise ValueError(
+            f"{name}_features must be (N, D) and {name}_labels (N,), got "
+            f"{tuple(features.shape)} and {tuple(labels.shape)}"
+        )
+    if not torch.isfinite(features).all():
+        raise ValueError(f"{name}_features contains NaN or infinite values; check the encoder")
+
+
+@torch.no_grad()
+def extract_features(encoder: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+    """The frozen representations ``encoder(images)``, computed in batches, in eval mode.
+
+    Args:
+        encoder: maps float images in [0, 1] of shape (B, 3, H, W) to (B, D) features (the
+            encoders of :mod:`ssl_lib.models` normalise their inputs themselves); a module is
+            put in eval mode for the pass, and back in its mode after.
+        images: (N, 3, H, W), uint8 or float in [0, 1], on the encoder's device.
+        batch_size: images per forward pass.
+
+    Returns:
+        (N, D) float32 features on the images' device. On a GPU the forward passes run in
+        bfloat16 autocast with channels-last memory.
+    """
+    from ssl_lib.augment import check_images  # the one place that validates image batches
+
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    module = encoder if isinstance(encoder, torch.nn.Module) else None
+    was_training = module.training if module is not None else False
+    if module is not None:
+        module.eval()
+    on_gpu = images.device.type == "cuda"
+    out = []
+    for start in range(0, images.shape[0], batch_size):
+        x = check_images(images[start:start + batch_size])
+        if on_gpu:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(images.device.type, dtype=torch.bfloat16, enabled=on_gpu):
+            out.append(encoder(x).float())
+    if module is not None:
+        module.train(was_training)
+    return torch.cat(out)
+
+
+def linear_probe_accuracy(
+    train_features: torch.Tensor,
+    train_labels: torch.Tensor,
+    test_features: torch.Tensor,
+    test_labels: torch.Tensor,
+    weight_decay: float = 1e-4,
+    max_iter: int = 100,
+) -> float:
+    r"""Test accuracy of a linear classifier trained on frozen features (the linear evaluation
+    protocol of Chen et al. 2020, section 2.2), fitted fast and deterministically.
+
+    Features are standardised with the training set's mean and standard deviation; a
+    multinomial logistic regression :math:`\min_{W, b} \mathrm{CE}(W h + b, y) + \lambda \|W\|^2`
+    is fitted on the whole training set at once by L-BFGS (``max_iter`` iterations), on the
+    features' device.
+
+    Args:
+        train_features: (N, D); ``train_labels``: (N,) integers.
+        test_features: (M, D); ``test_labels``: (M,) integers.
+        weight_decay: λ >= 0.
+        max_iter: L-BFGS iterations (>= 1).
+
+    Returns:
+        The fraction of test points classified correctly, in [0, 1].
+    """
+    _check_features(train_features, train_labels, "train")
+    _check_features(test_features, test_labels, "test")
+    if train_features.shape[1] != test_features.shape[1]:
+        raise ValueError(
+            f"train_features and test_features must have the same width, got "
+            f"{train_features.shape[1]} and {test_features.shape[1]}"
+        )
+    if weight_decay < 0 or max_iter < 1:
+        raise ValueError(f"weight_decay must be >= 0 and max_iter >= 1, got {weight_decay}, {max_iter}")
+    device = train_features.device
+    mean, std = train_features.float().mean(0), train_features.float().std(0) + 1e-6
+    x = (train_features.float() - mean) / std
+    x_test = (test_features.float().to(device) - mean) / std
+    y = train_labels.to(device).long()
+    n_classes = int(max(train_labels.max(), test_labels.max())) + 1
+    with torch.enable_grad():
+        classifier = torch.nn.Linear(x.shape[1], n_classes).to(device)
+        torch.nn.init.zeros_(classifier.weight), torch.nn.init.zeros_(classifier.bias)  # convex: start at 0
+        optimizer = torch.optim.LBFGS(classifier.parameters(), lr=1, max_iter=max_iter,
+                                      history_size=10, line_search_fn="strong_wolfe")
+
+        def closure():
+            optimizer.zero_grad()
+            loss = F.cross_entropy(classifier(x), y) + weight_decay * classifier.weight.pow(2).sum()
+            loss.backward()
+            return loss
+
+        optimizer.step(closure)
+    with torch.no_grad():
+        predicted = classifier(x_test).argmax(dim=1).cpu()
+    return (predicted == test_labels.cpu()).float().mean().item()

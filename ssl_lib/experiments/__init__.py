@@ -16,6 +16,7 @@ from ssl_lib.experiments.registry import (
 
 # Each module below registers the experiments of one chapter.
 from ssl_lib.experiments import pipeline  # noqa: E402,F401
+from ssl_lib.experiments import simclr  # noqa: E402,F401
 from ssl_lib.experiments import linear_contrast  # noqa: E402,F401
 from ssl_lib.experiments import feature_learning  # noqa: E402,F401
 

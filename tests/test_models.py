@@ -1,0 +1,59 @@
+"""Encoders and projection heads: shapes, the CIFAR adaptations, layer access, bad names."""
+
+import pytest
+import torch
+from torch import nn
+
+from ssl_lib import models
+
+
+@pytest.mark.parametrize("name, kwargs, dim", [
+    ("resnet18", {}, 512), ("convnet", {"width": 8}, 64), ("alexnet", {"width": 0.25, "fc_dim": 64}, 64)])
+def test_encoders_map_images_to_features(name, kwargs, dim):
+    encoder = models.build_encoder(name, **kwargs)
+    assert encoder.feature_dim == dim
+    assert encoder(torch.rand(2, 3, 32, 32)).shape == (2, dim)
+
+
+def test_resnet18_is_adapted_to_cifar():
+    net = models.resnet18_cifar()[1]
+    assert net.conv1.kernel_size == (3, 3) and net.conv1.stride == (1, 1)
+    assert isinstance(net.maxpool, nn.Identity) and isinstance(net.fc, nn.Identity)
+
+
+def test_convnet_takes_smaller_images():
+    assert models.small_convnet(8)(torch.rand(2, 3, 16, 16)).shape == (2, 64)
+
+
+def test_alexnet_layers_by_name_and_index():
+    net = models.alexnet_cifar(width=0.25, fc_dim=32).eval()
+    x = torch.rand(2, 3, 32, 32)
+    assert net.layer_names == ["conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7"]
+    assert net.layer(x, "conv1").shape == (2, 24, 15, 15)
+    torch.testing.assert_close(net.layer(x, 4), net.layer(x, "conv5"))
+    torch.testing.assert_close(net.layer(x, "fc7"), net(x))
+    with pytest.raises(KeyError, match="valid layers: conv1, conv2"):
+        net.layer(x, "conv6")
+    with pytest.raises(KeyError, match="out of range"):
+        net.layer(x, 7)
+
+
+@pytest.mark.parametrize("kind, shape", [("none", (4, 32)), ("linear", (4, 16)), ("mlp", (4, 16))])
+def test_projection_heads(kind, shape):
+    head = models.projection_head(kind, 32, 16)
+    assert head(torch.rand(4, 32)).shape == shape
+
+
+def test_ssl_model_returns_h_and_z():
+    model = models.SSLModel(models.small_convnet(8), models.projection_head("mlp", 64, 16))
+    h, z = model(torch.rand(4, 3, 32, 32))
+    assert h.shape == (4, 64) and z.shape == (4, 16)
+
+
+def test_unknown_names_list_the_valid_ones():
+    with pytest.raises(ValueError, match="valid encoders: resnet18, convnet, alexnet"):
+        models.build_encoder("vgg")
+    with pytest.raises(ValueError, match="valid heads: none, linear, mlp"):
+        models.projection_head("deep", 8)
+    with pytest.raises(ValueError, match="width"):
+        models.small_convnet(0)

@@ -1,0 +1,131 @@
+"""The training engine: configuration checks, the cache key, the schedule, cache-or-train,
+resuming from a checkpoint, pluggable objectives."""
+
+import dataclasses
+import os
+
+import pytest
+import torch
+from torch import nn
+
+from ssl_lib import train as engine
+from ssl_lib.train import TrainConfig, config_key, cosine_lr, register_objective, run_dir, simclr_loss, train
+
+pytestmark = pytest.mark.skipif(not os.environ.get("SSL_LIB_CIFAR10") and not os.path.isdir(
+    os.path.expanduser("~/.cache/ssl_lib")), reason="needs CIFAR-10 (set SSL_LIB_CIFAR10)")
+
+
+def tiny(**changes) -> TrainConfig:
+    """A run of a few seconds: a 4-channel ConvNet on 8x8 views of 8 images per class."""
+    base = dict(encoder="convnet", encoder_kwargs={"width": 4}, proj_dim=8, augment_overrides={"size": 8},
+                epochs=2, batch_size=16, optimizer="adamw", lr=1e-3, train_per_class=8,
+                bank_per_class=4, test_per_class=2, knn_k=5)
+    return TrainConfig(**{**base, **changes})
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """A private result cache, holding the already decoded CIFAR-10 arrays."""
+    from ssl_lib.data import cache_dir
+    for npz in cache_dir().glob("cifar10-*.npz"):
+        (tmp_path / npz.name).symlink_to(npz)
+    monkeypatch.setenv("SSL_LIB_CACHE", str(tmp_path))
+    return tmp_path
+
+
+@pytest.mark.parametrize("changes, name", [
+    (dict(batch_size=1), "batch_size"), (dict(batch_size=200), "batch_size"), (dict(temperature=0), "temperature"),
+    (dict(lr=float("nan")), "lr"), (dict(epochs=0), "epochs"), (dict(objective="byol"), "objective"),
+    (dict(encoder="vgg"), "encoder"), (dict(head="deep"), "head"), (dict(optimizer="lamb"), "optimizer"),
+    (dict(augment="strong"), "valid presets"), (dict(augment_overrides={"flip": 2.0}), "flip"),
+    (dict(train_per_class=0), "train_per_class"), (dict(momentum=1.0), "momentum"),
+])
+def test_bad_configurations_name_the_setting(changes, name):
+    with pytest.raises(ValueError, match=name):
+        tiny(**changes)
+
+
+def test_key_changes_with_every_setting():
+    config = tiny()
+    assert config_key(config) == config_key(tiny())
+    keys = set()
+    for field, value in [("temperature", 0.2), ("seed", 1), ("head", "linear"), ("augment", "crop"),
+                         ("augment_overrides", {"size": 16}), ("encoder_kwargs", {"width": 8}), ("lr", 2e-3)]:
+        keys.add(config_key(dataclasses.replace(config, **{field: value})))
+    assert len(keys) == 7 and config_key(config) not in keys
+
+
+def test_cosine_schedule():
+    assert cosine_lr(0, 100, 10, 1.0) == pytest.approx(0.1)
+    assert cosine_lr(9, 100, 10, 1.0) == pytest.approx(1.0)
+    assert cosine_lr(10, 100, 10, 1.0) == pytest.approx(1.0)
+    assert cosine_lr(55, 100, 10, 1.0) == pytest.approx(0.5)
+    assert cosine_lr(100, 100, 10, 1.0) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_train_then_load_from_cache(cache):
+    first = train(tiny(), progress=False)
+    assert not first.from_cache and (run_dir(tiny()) / "result.pt").exists()
+    assert first.history["epoch"] == [0, 1, 2] and len(first.history["loss"]) == 2
+    assert all(0 <= a <= 1 for a in first.history["knn"] + first.history["probe"])
+    again = train(tiny(), progress=False)
+    assert again.from_cache and again.history == first.history
+    for a, b in zip(first.model.state_dict().values(), again.model.state_dict().values()):
+        torch.testing.assert_close(a, b)
+    assert not train(tiny(seed=1), progress=False).from_cache  # another setting: another run
+
+
+def test_max_steps_runs_are_not_stored(cache):
+    result = train(tiny(), progress=False, max_steps=1)
+    assert len(result.history["loss"]) == 1
+    assert not run_dir(tiny()).exists() or not (run_dir(tiny()) / "result.pt").exists()
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_an_interrupted_run_resumes_where_it_stopped(cache):
+    calls = {"n": 0, "stop_at": 5}  # 5 steps per epoch: stop at the first step of epoch 2
+
+    def flaky(model, v1, v2, y, config):
+        calls["n"] += 1
+        if calls["n"] == calls["stop_at"] + 1:
+            raise Interrupt
+        return simclr_loss(model, v1, v2, y, config)
+
+    if "test_flaky" not in engine.OBJECTIVES:
+        register_objective("test_flaky", flaky)
+    config = tiny(objective="test_flaky", epochs=3)
+    with pytest.raises(Interrupt):
+        train(config, progress=False)
+    assert (run_dir(config) / "checkpoint.pt").exists()
+    resumed = train(config, progress=False)
+    assert calls["n"] == 5 + 1 + 10  # 5 steps, the interrupted one, then the remaining two epochs
+    assert not (run_dir(config) / "checkpoint.pt").exists()
+    calls["stop_at"] = -1
+    uninterrupted = train(config, progress=False, cache=False)
+    assert resumed.history["loss"] == pytest.approx(uninterrupted.history["loss"], rel=1e-5)
+    for a, b in zip(resumed.model.state_dict().values(), uninterrupted.model.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_a_pluggable_one_view_objective_with_extras(cache):
+    def supervised(model, v1, v2, y, config):
+        assert v2 is None
+        h, _ = model(v1)
+        return nn.functional.cross_entropy(model.extras["classifier"](h), y)
+
+    if "test_supervised" not in engine.OBJECTIVES:
+        register_objective("test_supervised", supervised, views=1,
+                           extras=lambda config, z_dim: {"classifier": nn.Linear(32, 10)})
+    result = train(tiny(objective="test_supervised", epochs=3), progress=False, cache=False)
+    assert "classifier" in result.model.extras
+    assert result.history["loss"][-1] < result.history["loss"][0]
+
+
+def test_register_objective_checks():
+    with pytest.raises(ValueError, match="already registered"):
+        register_objective("simclr", simclr_loss)
+    with pytest.raises(ValueError, match="views"):
+        register_objective("test_three_views", simclr_loss, views=3)
