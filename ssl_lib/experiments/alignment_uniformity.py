@@ -1,0 +1,315 @@
+"""Alignment and uniformity on the hypersphere (Wang & Isola 2020): experiments and claims.
+
+* ``contrastive_limit``: synthetic; as the number of negatives M grows, the contrastive loss
+  minus log M approaches Theorem 1's limit, the spread of one anchor's deviation shrinking like M^(-1/2); the
+  uniformity loss of uniform points matches its closed form, the lower bound in that dimension.
+* ``circle_features``: CIFAR-10 encoders with 2-d normalised output (random, supervised,
+  contrastive), their test features on S¹ and the linear-probe accuracy of each.
+* ``align_uniform_sweep``: encoders trained with InfoNCE and with weighted alignment +
+  uniformity; the direct objective against InfoNCE, the rank correlation of accuracy with the
+  held-out losses, and the collapse under a very large alignment weight.
+
+Two objectives are registered with :func:`ssl_lib.train.register_objective`: ``align_uniform``
+(options ``align_weight``, ``uniform_weight``, ``alpha``, ``t``) and ``sphere_supervised``
+(cross-entropy of a linear classifier on the normalised output, the paper's supervised encoder).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import torch
+import torch.nn.functional as F
+from scipy import stats
+from torch import nn
+
+from ssl_lib import augment as aug
+from ssl_lib import hypersphere as hs
+from ssl_lib.data import load_cifar10
+from ssl_lib.evaluate import extract_features, knn_accuracy, linear_probe_accuracy
+from ssl_lib.experiments.registry import claim, experiment
+from ssl_lib.losses import align_loss, uniform_loss
+from ssl_lib.runtime import seed_everything
+from ssl_lib.scale import by_scale
+from ssl_lib.train import OBJECTIVES, TrainConfig, build_model, eval_images, register_objective, train
+
+CHAPTER = "07_alignment_uniformity"
+
+
+# ----------------------------------------------------------------------------------------------
+# Objectives
+# ----------------------------------------------------------------------------------------------
+
+def align_uniform_options(align_weight: float = 1.0, uniform_weight: float = 1.0,
+                          alpha: float = 2, t: float = 2) -> dict:
+    """Validated ``objective_options`` of the ``align_uniform`` objective."""
+    hs.check_weight(align_weight, "align_weight"), hs.check_weight(uniform_weight, "uniform_weight")
+    hs._check_positive(alpha, "alpha"), hs._check_positive(t, "t")
+    return {"align_weight": float(align_weight), "uniform_weight": float(uniform_weight),
+            "alpha": alpha, "t": t}
+
+
+def align_uniform_train_loss(model, view1, view2, labels, config: TrainConfig) -> torch.Tensor:
+    """λ_a L_align + λ_u L_uniform on the normalised projections (:func:`hypersphere.align_uniform_objective`)."""
+    _, z = model(torch.cat([view1, view2]))
+    z1, z2 = F.normalize(z.float(), dim=1).chunk(2)
+    return hs.align_uniform_objective(z1, z2, **align_uniform_options(**config.objective_options))
+
+
+def sphere_supervised_loss(model, view1, view2, labels, config: TrainConfig) -> torch.Tensor:
+    """Cross-entropy of a linear classifier on the normalised output z/‖z‖ (the paper's supervised
+    encoder, whose features therefore live on the sphere too)."""
+    _, z = model(view1)
+    return F.cross_entropy(model.extras["classifier"](F.normalize(z.float(), dim=1)), labels)
+
+
+def _classifier(config: TrainConfig, z_dim: int) -> dict[str, nn.Module]:
+    return {"classifier": nn.Linear(z_dim, 10)}
+
+
+if "align_uniform" not in OBJECTIVES:
+    register_objective("align_uniform", align_uniform_train_loss)
+if "sphere_supervised" not in OBJECTIVES:
+    register_objective("sphere_supervised", sphere_supervised_loss, views=1, extras=_classifier)
+
+
+# ----------------------------------------------------------------------------------------------
+# Configurations
+# ----------------------------------------------------------------------------------------------
+
+def base_config(scale: str, seed: int = 0) -> TrainConfig:
+    """The chapter's encoder and budget at ``scale`` (every run of the sweep shares it).
+
+    quick: the small ConvNet (width 8) with a linear head to 32 dimensions, 16x16 views of 100
+    images per class, 4 epochs, batch 128, AdamW; evaluated on 100 training and 50 test images
+    per class. full (aimed at one H100, untested on a GPU): the paper's small AlexNet with a
+    linear head to 128 dimensions, all of CIFAR-10, 30 epochs, batch 768, SGD at 0.36 (the
+    paper's STL-10 recipe), evaluated at the end on all images.
+    """
+    quick = TrainConfig(
+        encoder="convnet", encoder_kwargs={"width": 8}, head="linear", proj_dim=32,
+        augment="simclr", augment_overrides={"size": 16}, temperature=0.5,
+        epochs=4, batch_size=128, optimizer="adamw", lr=2e-3, weight_decay=1e-4,
+        train_per_class=100, eval_every=0, bank_per_class=100, test_per_class=50, seed=seed,
+    )
+    full = TrainConfig(
+        encoder="alexnet", head="linear", proj_dim=128, augment="simclr", temperature=0.5,
+        epochs=30, batch_size=768, optimizer="sgd", lr=0.12, momentum=0.9, weight_decay=1e-4,
+        warmup_epochs=2, eval_every=0, seed=seed,
+    )
+    return by_scale(scale, quick=quick, full=full)
+
+
+def circle_configs(scale: str, seed: int = 0) -> dict[str, TrainConfig]:
+    """The trained encoders of the circle picture: the base encoder with a 2-d output."""
+    base = replace(base_config(scale, seed), proj_dim=2)
+    return {"supervised": replace(base, objective="sphere_supervised"),
+            "contrastive": replace(base, objective="simclr")}
+
+
+def sweep_configs(scale: str, seed: int = 0) -> dict[str, TrainConfig]:
+    """The sweep: InfoNCE at several temperatures, alignment + uniformity at several weights.
+
+    Names are ``infonce_tau=τ`` and ``au_a=λa_u=λu``; ``au_a=1_u=1`` and ``infonce_tau=0.5``
+    are the direct-against-InfoNCE pair, the largest alignment weight the collapse check.
+    """
+    base = base_config(scale, seed)
+    taus = by_scale(scale, quick=(0.2, 0.5), full=(0.07, 0.2, 0.5, 1.0))
+    weights = by_scale(scale, quick=((1, 1), (4, 1), (64, 1)),
+                       full=((1, 1), (1, 2), (2, 1), (4, 1), (16, 1), (64, 1)))
+    configs = {f"infonce_tau={tau:g}": replace(base, objective="simclr", temperature=tau) for tau in taus}
+    for a, u in weights:
+        configs[f"au_a={a:g}_u={u:g}"] = replace(
+            base, objective="align_uniform", objective_options=align_uniform_options(a, u))
+    return configs
+
+
+# ----------------------------------------------------------------------------------------------
+# Measuring a trained encoder on the sphere
+# ----------------------------------------------------------------------------------------------
+
+def sphere_features(model, images: torch.Tensor) -> torch.Tensor:
+    """The normalised output z/‖z‖ of ``model`` on float ``images``, shape (N, proj_dim)."""
+    return extract_features(lambda x: F.normalize(model(x)[1].float(), dim=1), images)
+
+
+@torch.no_grad()
+def held_out_losses(model, config: TrainConfig, seed: int = 0) -> dict[str, float]:
+    """L_align (α = 2) on two augmented views and L_uniform (t = 2) of the test images' normalised
+    outputs; the test images are those of ``config``'s evaluation."""
+    device = next(model.parameters()).device
+    data = load_cifar10("test")
+    data = data.subset(config.test_per_class, seed=0) if config.test_per_class else data
+    images, _ = data.tensors(device)
+    model.eval()
+    aligns, uniforms, g = [], [], seed_everything(seed)
+    for start in range(0, len(images), 1024):
+        v1, v2 = aug.two_views(images[start:start + 1024], config.augmentation(), g)
+        z1, z2 = sphere_features(model, v1), sphere_features(model, v2)
+        aligns.append(align_loss(z1, z2).item() * len(z1))
+        uniforms.append(uniform_loss(z1).item())
+    return {"align": sum(aligns) / len(images), "uniform": sum(uniforms) / len(uniforms)}
+
+
+def sphere_probe(model, config: TrainConfig) -> dict[str, float]:
+    """kNN and linear-probe accuracy on the normalised output z/‖z‖ ("output + linear")."""
+    device = next(model.parameters()).device
+    bank_x, bank_y, test_x, test_y = eval_images(config, device)
+    bank_f, test_f = sphere_features(model, bank_x), sphere_features(model, test_x)
+    return {"knn": knn_accuracy(bank_f, bank_y, test_f, test_y, k=min(config.knn_k, len(bank_f))),
+            "probe": linear_probe_accuracy(bank_f, bank_y, test_f, test_y)}
+
+
+# ----------------------------------------------------------------------------------------------
+# Experiments
+# ----------------------------------------------------------------------------------------------
+
+def synthetic_pairs(n: int, dim: int, noise: float, clusters: int, generator: torch.Generator):
+    """Unit features of n positive pairs: x from a mixture of ``clusters`` directions,
+    y = normalise(x + noise·ε). Returns (fx, fy), each (n, dim)."""
+    centres = F.normalize(torch.randn(clusters, dim, generator=generator), dim=1)
+    which = torch.randint(clusters, (n,), generator=generator)
+    fx = F.normalize(centres[which] + 0.7 * torch.randn(n, dim, generator=generator), dim=1)
+    fy = F.normalize(fx + noise * torch.randn(n, dim, generator=generator), dim=1)
+    return fx, fy
+
+
+@experiment("contrastive_limit", chapter=CHAPTER)
+def contrastive_limit(scale: str, seed: int):
+    """Theorem 1 numerically, and the bounds on L_uniform (synthetic features, seconds on a CPU)."""
+    g = seed_everything(seed)
+    n, dim, tau = by_scale(scale, quick=512, full=2048), 16, 0.5
+    fx, fy = synthetic_pairs(n, dim, noise=0.3, clusters=8, generator=g)
+    ms = by_scale(scale, quick=[16, 64, 256, 1024, 4096], full=[16, 64, 256, 1024, 4096, 16384])
+    dev = hs.limit_deviation(fx, fy, fx, tau, ms, draws=by_scale(scale, quick=4, full=8), generator=g)
+    alignment, uniformity = hs.contrastive_limit(fx, fy, fx, tau)
+    spread_slope, bias_slope = hs.loglog_slope(ms, dev["spread"]), hs.loglog_slope(ms, dev["bias"])
+
+    dims, t, n_uniform = [2, 3, 8, 32], 2.0, by_scale(scale, quick=3000, full=10000)
+    bound = {d: hs.uniform_loss_of_uniform_sphere(d, t) for d in dims}
+    sampled = {d: uniform_loss(F.normalize(torch.randn(n_uniform, d, generator=g), dim=1), t).item()
+               for d in dims}
+    clustered = {d: uniform_loss(synthetic_pairs(n_uniform, d, 0.0, 4, g)[0], t).item() for d in dims}
+    m = {"m": ms, "spread": dev["spread"], "bias": dev["bias"], "limit": dev["limit"][0],
+         "alignment_term": alignment.mean().item(), "uniformity_term": uniformity.mean().item(),
+         "spread_slope": spread_slope, "bias_slope": bias_slope, "temperature": tau, "dim": dim,
+         "uniform_dims": dims, "uniform_bound": [bound[d] for d in dims],
+         "uniform_sampled": [sampled[d] for d in dims], "uniform_clustered": [clustered[d] for d in dims],
+         "uniform_batch_minimum": hs.uniform_loss_batch_minimum(n_uniform, t), "uniform_t": t}
+    gap = max(abs(sampled[d] - bound[d]) for d in dims)
+    claims = [
+        claim("limit_converges",
+              "As M grows, L_contrastive - log M approaches -(1/τ) E[f(x)ᵀf(y)] + "
+              "E_x log E_x⁻ exp(f(x⁻)ᵀf(x)/τ): the expected deviation falls below 0.01 at the "
+              "largest M and shrinks at least like M^(-1/2) (log-log slope <= -0.4).",
+              dev["bias"][-1] < 0.01 and bias_slope <= -0.4,
+              bias_smallest_m=dev["bias"][0], bias_largest_m=dev["bias"][-1], bias_slope=bias_slope),
+        claim("deviation_m_half",
+              "One anchor's deviation from the limit shrinks like M^(-1/2) (slope in [-0.6, -0.4]).",
+              -0.6 <= spread_slope <= -0.4, spread_slope=spread_slope,
+              spread_smallest_m=dev["spread"][0], spread_largest_m=dev["spread"][-1]),
+        claim("uniform_bound",
+              "The uniform distribution on S^(d-1) attains the closed-form lower bound of L_uniform "
+              "(sampled points within 0.03 of it), and clustered features lie above it, in every "
+              "dimension tried.",
+              gap < 0.03 and all(clustered[d] > bound[d] + 0.03 for d in dims),
+              largest_gap_uniform=gap, smallest_margin_clustered=min(clustered[d] - bound[d] for d in dims)),
+    ]
+    return m, claims
+
+
+@experiment("circle_features", chapter=CHAPTER)
+def circle_features(scale: str, seed: int):
+    """CIFAR-10 encoders with 2-d normalised output: angles of the test features and accuracies."""
+    configs = circle_configs(scale, seed)
+    device = None
+    models = {"random": None}
+    for name, config in configs.items():
+        result = train(config)
+        models[name] = result.model
+        device = next(result.model.parameters()).device
+    base = configs["contrastive"]
+    models["random"] = build_model(base).to(device).eval()
+    _, _, test_x, test_y = eval_images(base, device)
+    m = {"labels": test_y.cpu().tolist()}
+    for name, model in models.items():
+        features = sphere_features(model, test_x)
+        m[name] = {"angles": hs.circle_angles(features).cpu().tolist(),
+                   "uniform": uniform_loss(features).item(),
+                   **held_out_losses(model, base, seed), **sphere_probe(model, base)}
+    probe = {name: m[name]["probe"] for name in models}
+    claims = [
+        claim("random_near_chance",
+              "The randomly initialised encoder's 2-d output is barely linearly separable "
+              "(the paper: 12.71% on CIFAR-10; here below 25%).",
+              probe["random"] < 0.25, probe_random=probe["random"]),
+        claim("trained_beat_random",
+              "Supervised and contrastive encoders both beat the random one by a linear probe on S¹.",
+              min(probe["supervised"], probe["contrastive"]) > probe["random"], **{
+                  f"probe_{k}": v for k, v in probe.items()}),
+        claim("contrastive_more_uniform",
+              "Contrastive features spread more uniformly over the circle than random ones "
+              "(lower L_uniform).",
+              m["contrastive"]["uniform"] < m["random"]["uniform"],
+              uniform_contrastive=m["contrastive"]["uniform"], uniform_random=m["random"]["uniform"],
+              bound_s1=hs.uniform_loss_of_uniform_sphere(2, 2.0)),
+    ]
+    return m, claims
+
+
+def collapse_threshold(dim: int) -> float:
+    """L_uniform above a quarter of the uniform sphere's value marks a collapsed encoder."""
+    return hs.uniform_loss_of_uniform_sphere(dim, 2.0) / 4
+
+
+@experiment("align_uniform_sweep", chapter=CHAPTER)
+def align_uniform_sweep(scale: str, seed: int):
+    """InfoNCE and weighted alignment + uniformity: accuracy against held-out L_align, L_uniform."""
+    configs = sweep_configs(scale, seed)
+    runs = {}
+    for name, config in configs.items():
+        result = train(config)
+        runs[name] = {**held_out_losses(result.model, config, seed), **sphere_probe(result.model, config),
+                      "knn_h": result.final_knn, "probe_h": result.final_probe, "train_s": result.wall_s}
+    names = list(runs)
+    dim = next(iter(configs.values())).proj_dim
+    threshold = collapse_threshold(dim)
+    alive = [k for k in names if runs[k]["uniform"] < threshold]
+
+    def rho(accuracy: str, loss: str, among: list[str]) -> float:
+        """Spearman rank correlation of an accuracy with a held-out loss over ``among``."""
+        if len(among) < 3:
+            return float("nan")
+        return float(stats.spearmanr([runs[k][accuracy] for k in among], [runs[k][loss] for k in among]).statistic)
+
+    direct, infonce = runs["au_a=1_u=1"], runs["infonce_tau=0.5"]
+    largest = max((k for k in names if k.startswith("au_")), key=lambda k: configs[k].objective_options["align_weight"])
+    m = {"runs": runs, "names": names, "collapse_threshold": threshold, "proj_dim": dim,
+         "not_collapsed": alive, "largest_align_weight": largest,
+         "spearman": {f"{acc}_{loss}_{among}": rho(acc, loss, names if among == "all" else alive)
+                      for acc in ("knn", "probe") for loss in ("align", "uniform")
+                      for among in ("all", "not_collapsed")}}
+    rho_uniform, rho_align = m["spearman"]["knn_uniform_all"], m["spearman"]["knn_align_not_collapsed"]
+    claims = [
+        claim("direct_matches_infonce",
+              "Optimising L_align + L_uniform directly (weights 1, 1) comes within 3 points of "
+              "InfoNCE (τ = 0.5) at the same budget (linear probe on the normalised output).",
+              direct["probe"] >= infonce["probe"] - 0.03,
+              probe_align_uniform=direct["probe"], probe_infonce=infonce["probe"],
+              knn_align_uniform=direct["knn"], knn_infonce=infonce["knn"]),
+        claim("accuracy_rank_uniform",
+              "Across the sweep, better accuracy goes with lower held-out L_uniform (a negative "
+              "Spearman rank correlation; kNN accuracy on the normalised output).",
+              rho_uniform < 0, spearman_rho=rho_uniform, encoders=len(names)),
+        claim("accuracy_rank_align",
+              "Among encoders that did not collapse, better accuracy goes with lower held-out "
+              "L_align (a negative Spearman rank correlation; kNN accuracy on the normalised output).",
+              rho_align < 0, spearman_rho=rho_align, encoders=len(alive)),
+        claim("large_align_weight_collapses",
+              "A very large alignment weight collapses the encoder: its L_uniform rises above the "
+              "collapse threshold and its kNN accuracy falls below that of weights (1, 1).",
+              runs[largest]["uniform"] > threshold and runs[largest]["knn"] < direct["knn"],
+              uniform_large_weight=runs[largest]["uniform"], collapse_threshold=threshold,
+              knn_large_weight=runs[largest]["knn"], knn_align_uniform=direct["knn"]),
+    ]
+    return m, claims
