@@ -1,0 +1,351 @@
+"""The prediction head in non-contrastive learning: the toy model of Wen & Li (NeurIPS 2022).
+
+Wen & Li ask why BYOL and SimSiam do not collapse although a collapsed network minimises their
+loss, and find the answer in the **prediction head** E. Their toy model, as built here:
+
+* **data** (:func:`patch_data`): an input is P patches in R^d. Each patch carries the strong
+  feature v1 (with probability ``p_feature``, strength ``alpha1``), else the weak feature v2
+  (probability ``p_feature``, strength ``alpha2 < alpha1``), else Gaussian noise of standard
+  deviation ``noise_std / sqrt(d)`` per coordinate. The sign of each feature is drawn once per
+  input, so the patches of one input agree;
+* **views** (:func:`patch_views`): complementary patch masks, x1 = D x and x2 = (I - D) x with
+  D a diagonal Bernoulli(1/2) mask over the patches (:func:`ssl_lib.augment.bernoulli_mask`);
+* **learner**: m neurons f_j(x) = Σ_p σ(<w_j, x_p>), by default the cubic σ(t) = t^3, with
+  w_j(0) ~ N(0, I/d);
+* **head**: ``none`` (E = I, no head), ``offdiag`` (E = I + off-diagonal entries trained with the
+  smaller rate ``lr_head``, the paper's head) or ``linear`` (every entry trained);
+* **loss** (:func:`head_loss`): each output coordinate is normalised over the batch, and the
+  prediction Norm(E Norm(f(x1)))_j is pulled toward the stop-gradient target Norm(f(x2))_j,
+  symmetrised over the two views.
+
+What follows the paper and what does not is listed in :class:`ToyConfig`. The collapse measures
+(:func:`spread`, :func:`effective_rank`, :func:`singular_values`) also serve the CIFAR-10 part.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from ssl_lib import train
+from ssl_lib.augment import bernoulli_mask
+from ssl_lib.runtime import seed_everything
+
+HEADS = ("none", "offdiag", "linear")
+ACTIVATIONS = {
+    "cubic": lambda t: t ** 3,
+    "relu": torch.relu,
+    "linear": lambda t: t,
+}
+
+
+@dataclass(frozen=True)
+class ToyConfig:
+    """The toy model's settings.
+
+    Following the paper (Wen & Li 2022, Section 3, as summarised in the book's PAPERS notes):
+    patches carrying a strong v1, a weak v2 or noise; complementary patch masks; m = 2 neurons
+    summing an activation over patches; W(0) ~ N(0, I/d); E(0) = I with only the off-diagonal
+    entries trained, at a smaller rate than W; normalised outputs; stop-gradient on the target.
+
+    Our choices (the paper's analysis uses asymptotic sizes, d large, strengths polylog(d) apart):
+    d = 16, P = 16, alpha1 = 1, alpha2 = 0.6, the cubic activation, plain gradient descent on
+    fresh batches, lr_head = lr / 4, per-coordinate batch normalisation of the outputs and of
+    the prediction.
+
+    Attributes:
+        head: ``none``, ``offdiag`` or ``linear`` (see :data:`HEADS`).
+        m: number of neurons; d: patch dimension; patches: P, patches per input.
+        alpha1, alpha2: strengths of v1 and v2 (0 < alpha2 < alpha1).
+        p_feature: probability that a patch carries v1 (and, separately, v2); 2 p_feature <= 1.
+        noise_std: noise norm of a noise patch (per coordinate noise_std / sqrt(d)).
+        activation: one of :data:`ACTIVATIONS`.
+        lr, lr_head: learning rates of W and of E; steps, batch: training length and pairs per
+            step; record_every: steps between recorded measurements.
+    """
+
+    head: str = "offdiag"
+    m: int = 2
+    d: int = 16
+    patches: int = 16
+    alpha1: float = 1.0
+    alpha2: float = 0.6
+    p_feature: float = 0.2
+    noise_std: float = 0.5
+    activation: str = "linear"
+    lr: float = 0.5
+    lr_head: float = 0.25
+    steps: int = 500
+    batch: int = 512
+    record_every: int = 10
+
+    def __post_init__(self) -> None:
+        if self.head not in HEADS:
+            raise ValueError(f"unknown head {self.head!r}; valid heads: {', '.join(HEADS)}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(
+                f"unknown activation {self.activation!r}; valid activations: {', '.join(ACTIVATIONS)}")
+        for name in ("lr", "lr_head"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+        if not (0 < self.alpha2 < self.alpha1 and math.isfinite(self.alpha1)):
+            raise ValueError(
+                f"feature strengths need 0 < alpha2 < alpha1 (v1 strong, v2 weak), "
+                f"got alpha1={self.alpha1}, alpha2={self.alpha2}")
+        if not 0 < self.p_feature <= 0.5:
+            raise ValueError(f"p_feature must be in (0, 0.5] (two features share the patches), "
+                             f"got {self.p_feature}")
+        if self.noise_std < 0:
+            raise ValueError(f"noise_std must be >= 0, got {self.noise_std}")
+        for name in ("m", "d", "patches", "steps", "batch", "record_every"):
+            if getattr(self, name) < (2 if name in ("m", "d", "patches", "batch") else 1):
+                raise ValueError(f"{name} must be at least {2 if name in ('m', 'd', 'patches', 'batch') else 1}, "
+                                 f"got {getattr(self, name)}")
+
+
+def features(d: int) -> torch.Tensor:
+    """The two orthonormal features as rows, (2, d): v1 = e_1 and v2 = e_2 (any orthonormal pair
+    gives the same dynamics, since W(0) is rotation invariant)."""
+    return torch.eye(2, d)
+
+
+def patch_data(config: ToyConfig, n: int, generator: torch.Generator) -> torch.Tensor:
+    """n inputs of the toy model, (n, P, d): each patch carries ±alpha1 v1, ±alpha2 v2 or noise,
+    with one sign per feature per input."""
+    v = features(config.d)
+    kind = torch.rand(n, config.patches, generator=generator)
+    signs = torch.randint(0, 2, (n, 2), generator=generator).float() * 2 - 1
+    x = config.noise_std / math.sqrt(config.d) * torch.randn(n, config.patches, config.d, generator=generator)
+    carries1 = (kind < config.p_feature).unsqueeze(-1)
+    carries2 = ((kind >= config.p_feature) & (kind < 2 * config.p_feature)).unsqueeze(-1)
+    x = torch.where(carries1, config.alpha1 * signs[:, 0, None, None] * v[0], x)
+    return torch.where(carries2, config.alpha2 * signs[:, 1, None, None] * v[1], x)
+
+
+def patch_views(x: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two views from complementary patch masks: x1 = D x, x2 = (I - D) x, D ~ Bernoulli(1/2) per
+    patch. x: (n, P, d); returns two tensors of the same shape."""
+    mask = bernoulli_mask((x.shape[0], x.shape[1], 1), 0.5, generator)
+    return mask * x, (1 - mask) * x
+
+
+def neurons(w: torch.Tensor, x: torch.Tensor, activation: str = "cubic") -> torch.Tensor:
+    """f_j(x) = Σ_p σ(<w_j, x_p>) for each neuron. w: (m, d), x: (n, P, d); returns (n, m)."""
+    return ACTIVATIONS[activation](torch.einsum("npd,md->npm", x, w)).sum(dim=1)
+
+
+def batch_norm(f: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """Each column of f (n, m) centred and scaled to unit variance over the batch."""
+    centred = f - f.mean(dim=0)
+    return centred / (centred.pow(2).mean(dim=0).sqrt() + eps)
+
+
+def head_matrix(off: torch.Tensor, head: str) -> torch.Tensor:
+    """E from its trained entries: I (``none``), I + off-diagonal part of ``off`` (``offdiag``),
+    or ``off`` itself (``linear``, initialised at I). off: (m, m)."""
+    if head == "none":
+        return torch.eye(off.shape[0])
+    if head == "offdiag":
+        return torch.eye(off.shape[0]) + off * (1 - torch.eye(off.shape[0]))
+    return off
+
+
+def head_loss(f1: torch.Tensor, f2: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+    """The symmetrised non-contrastive loss with a head E and stop-gradient on the target:
+
+    L = 1/2 Σ_j mean_batch (Norm(E Norm f1)_j - sg Norm(f2)_j)^2 / 2 + (1 <-> 2),
+
+    where Norm normalises each coordinate over the batch. f1, f2: (n, m); e: (m, m).
+    """
+    def one_side(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        prediction = batch_norm(batch_norm(a) @ e.T)
+        return (prediction - batch_norm(b).detach()).pow(2).mean(dim=0).sum() / 2
+    return (one_side(f1, f2) + one_side(f2, f1)) / 2
+
+
+def correlations(w: torch.Tensor) -> torch.Tensor:
+    """<w_j, v_l> / ||w_j|| for each neuron j and feature l, (m, 2)."""
+    return (w / w.norm(dim=1, keepdim=True)) @ features(w.shape[1]).T
+
+
+def train_toy(config: ToyConfig, seed: int, progress: bool = False) -> dict:
+    """Train the toy model; return its record over training.
+
+    Returns a dict with ``step`` (R,), ``corr`` (R, m, 2), the normalised <w_j, v_l>;
+    ``offdiag`` (R, m, m), E minus its diagonal; ``loss`` (R,); ``effective_rank`` (R,), of the
+    covariance of the normalised outputs on a fixed evaluation batch; and the final ``w``, ``e``.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the tensors are tiny: one thread is several times faster
+    try:
+        return _train_toy(config, seed, progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train_toy(config: ToyConfig, seed: int, progress: bool) -> dict:
+    g = seed_everything(seed)
+    w = (torch.randn(config.m, config.d, generator=g) / math.sqrt(config.d)).requires_grad_()
+    off = torch.eye(config.m).requires_grad_(config.head != "none")
+    x_eval = patch_data(config, 1024, g)
+    record = {k: [] for k in ("step", "corr", "offdiag", "loss", "effective_rank")}
+
+    def measure(step: int, loss: float) -> None:
+        with torch.no_grad():
+            e = head_matrix(off, config.head)
+            f = neurons(w, x_eval, config.activation)
+            record["step"].append(step)
+            record["corr"].append(correlations(w))
+            record["offdiag"].append(e - torch.diag(torch.diag(e)))
+            record["loss"].append(loss)
+            record["effective_rank"].append(effective_rank(batch_norm(f)))
+
+    for step in tqdm(range(config.steps + 1), desc=f"toy model, head={config.head}",
+                     disable=not progress, mininterval=1.0):
+        x1, x2 = patch_views(patch_data(config, config.batch, g), g)
+        e = head_matrix(off, config.head)
+        loss = head_loss(neurons(w, x1, config.activation), neurons(w, x2, config.activation), e)
+        if step % config.record_every == 0 or step == config.steps:
+            measure(step, loss.item())
+        if step == config.steps:
+            break
+        if not math.isfinite(loss.item()):
+            raise FloatingPointError(f"the toy loss became {loss.item()} at step {step}; lower lr={config.lr}")
+        loss.backward()
+        with torch.no_grad():
+            w -= config.lr * w.grad
+            w.grad = None
+            if off.grad is not None:
+                off -= config.lr_head * off.grad
+                off.grad = None
+    out = {k: torch.stack(v) if isinstance(v[0], torch.Tensor) else torch.tensor(v) for k, v in record.items()}
+    out["w"], out["e"] = w.detach(), head_matrix(off, config.head).detach()
+    return out
+
+
+def learned_features(corr: torch.Tensor, threshold: float = 0.7) -> list[int | None]:
+    """For each neuron, the feature (1 or 2) it has learned, |<w_j, v_l>| / ||w_j|| >= threshold,
+    or None. corr: (m, 2)."""
+    out = []
+    for row in corr.abs():
+        best = int(row.argmax())
+        out.append(best + 1 if row[best] >= threshold else None)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Collapse measures (toy model and CIFAR-10)
+# ----------------------------------------------------------------------------------------------
+
+def _check_representations(z: torch.Tensor) -> None:
+    if z.ndim != 2 or z.shape[0] < 2:
+        raise ValueError(f"representations z must have shape (n >= 2, dim), got {tuple(z.shape)}")
+    if not torch.isfinite(z).all():
+        raise ValueError("representations z contain non-finite values; check the model's outputs")
+
+
+def spread(z: torch.Tensor) -> float:
+    """The spread of the l2-normalised representations: the standard deviation over the batch,
+    averaged over coordinates and multiplied by sqrt(dim). About 1 for representations spread
+    over the sphere, 0 for complete collapse (Chen & He's collapse monitor). z: (n, dim)."""
+    _check_representations(z)
+    unit = z / z.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    return (unit.std(dim=0).mean() * math.sqrt(z.shape[1])).item()
+
+
+def singular_values(z: torch.Tensor) -> torch.Tensor:
+    """Singular values of the centred representations divided by sqrt(n), largest first (the
+    square roots of the covariance's eigenvalues). z: (n, dim); returns (min(n, dim),)."""
+    _check_representations(z)
+    z = z.double()
+    return torch.linalg.svdvals((z - z.mean(dim=0)) / math.sqrt(z.shape[0])).float()
+
+
+def effective_rank(z: torch.Tensor) -> float:
+    """Effective rank of the covariance of z (Roy & Vetterli 2007): exp of the entropy of its
+    normalised eigenvalues. Between 1 (dimensional collapse onto a line) and dim. z: (n, dim)."""
+    eig = singular_values(z).double() ** 2
+    if eig.sum() <= 0:
+        return 0.0
+    p = eig / eig.sum()
+    p = p[p > 0]
+    return math.exp(-(p * p.log()).sum().item())
+
+
+# ----------------------------------------------------------------------------------------------
+# SimSiam on CIFAR-10 with the head variants, as an objective of the training engine
+# ----------------------------------------------------------------------------------------------
+
+PREDICTORS = ("none", "identity", "offdiag", "linear")
+
+
+class LinearPredictor(nn.Module):
+    """SimSiam's prediction head p = E z, restricted to a linear map, in four variants:
+
+    * ``none``: no head, p = z;
+    * ``identity``: E = I fixed (the same function as ``none``, kept as a check);
+    * ``offdiag``: E = I + O, O zero on the diagonal and initialised at 0 (Wen & Li's head);
+    * ``linear``: every entry of E trained, initialised at I.
+
+    The engine trains all parameters with one learning rate; ``lr_ratio`` multiplies the
+    gradient of E (a gradient hook), which for SGD with momentum is the same as a learning rate
+    ``lr_ratio`` times smaller (weight decay is not scaled). z: (n, dim) -> p: (n, dim).
+    """
+
+    def __init__(self, variant: str, dim: int, lr_ratio: float = 1.0):
+        super().__init__()
+        check_predictor(variant, lr_ratio)
+        self.variant = variant
+        self.register_buffer("eye", torch.eye(dim))
+        if variant in ("offdiag", "linear"):
+            start = torch.zeros(dim, dim) if variant == "offdiag" else torch.eye(dim)
+            self.weight = nn.Parameter(start)
+            if lr_ratio != 1.0:
+                self.weight.register_hook(lambda grad: grad * lr_ratio)
+
+    def matrix(self) -> torch.Tensor:
+        """E, (dim, dim)."""
+        if self.variant == "offdiag":
+            return self.eye + self.weight * (1 - self.eye)
+        if self.variant == "linear":
+            return self.weight
+        return self.eye
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return z if self.variant == "none" else z @ self.matrix().T.to(z.dtype)
+
+
+def check_predictor(variant: str, lr_ratio: float) -> None:
+    """Raise ValueError for an unknown head variant (listing the valid ones) or a head learning-rate
+    ratio that is not a finite number > 0."""
+    if variant not in PREDICTORS:
+        raise ValueError(f"unknown head variant {variant!r}; valid variants: {', '.join(PREDICTORS)}")
+    if not (isinstance(lr_ratio, (int, float)) and math.isfinite(lr_ratio) and lr_ratio > 0):
+        raise ValueError(f"head_lr_ratio (the head's learning rate over the encoder's) must be a "
+                         f"finite number > 0, got {lr_ratio!r}")
+
+
+def _predictor_extras(config, z_dim: int) -> dict[str, nn.Module]:
+    options = config.objective_options
+    return {"predictor": LinearPredictor(options.get("predictor", "offdiag"), z_dim,
+                                         options.get("head_lr_ratio", 1.0))}
+
+
+def simsiam_loss(model, view1: torch.Tensor, view2: torch.Tensor, labels: torch.Tensor, config) -> torch.Tensor:
+    """SimSiam (Chen & He 2021) with the head variant of ``config.objective_options``:
+    L = -(cos(p1, sg z2) + cos(p2, sg z1)) / 2, p = E z. Both views pass as one batch."""
+    _, z = model(torch.cat([view1, view2]))
+    z = z.float()
+    p = model.extras["predictor"](z)
+    z1, z2 = z.detach().chunk(2)
+    p1, p2 = p.chunk(2)
+    cos = nn.functional.cosine_similarity
+    return -(cos(p1, z2, dim=1).mean() + cos(p2, z1, dim=1).mean()) / 2
+
+
+train.register_objective("simsiam_head", simsiam_loss, extras=_predictor_extras)

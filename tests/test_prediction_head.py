@@ -1,0 +1,118 @@
+"""Chapter 08: the prediction head's toy model, the collapse measures, the SimSiam head variants."""
+
+import os
+
+import pytest
+import torch
+
+from ssl_lib import experiments
+from ssl_lib import prediction_head as ph
+from ssl_lib.experiments import prediction_head as exp
+
+needs_cifar = pytest.mark.skipif(not os.environ.get("SSL_LIB_CIFAR10") and not os.path.isdir(
+    os.path.expanduser("~/.cache/ssl_lib")), reason="needs CIFAR-10 (set SSL_LIB_CIFAR10)")
+
+
+@pytest.mark.parametrize("seed", [0, 100])
+def test_toy_claims_hold_at_quick_scale(seed):
+    result = experiments.run("prediction_head_toy", scale="quick", seed=seed)
+    assert result.all_hold, "\n".join(str(c) for c in result.claims)
+
+
+def test_toy_full_scale_code_path():
+    record = ph.train_toy(exp.toy_config("full", "offdiag", steps=1), seed=0)
+    assert record["corr"].shape == (2, 2, 2) and record["offdiag"].shape == (2, 2, 2)
+
+
+def test_patch_data_carries_the_features_with_their_strengths():
+    config = ph.ToyConfig(noise_std=0.0)
+    x = ph.patch_data(config, 500, torch.Generator().manual_seed(0))
+    on_v1, on_v2 = x[..., 0].abs(), x[..., 1].abs()
+    assert set(on_v1.unique().tolist()) == {0.0, config.alpha1}
+    assert torch.allclose(on_v2.unique(), torch.tensor([0.0, config.alpha2]))
+    assert abs((on_v1 > 0).float().mean().item() - config.p_feature) < 0.02
+    assert x[..., 2:].abs().max() == 0
+
+
+def test_views_are_complementary_patch_masks():
+    x = torch.randn(8, 16, 4)
+    x1, x2 = ph.patch_views(x, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(x1 + x2, x)
+    assert ((x1.abs().sum(-1) > 0) & (x2.abs().sum(-1) > 0)).sum() == 0
+
+
+def test_head_matrix_variants():
+    off = torch.tensor([[5.0, 0.3], [-0.2, 7.0]])
+    torch.testing.assert_close(ph.head_matrix(off, "none"), torch.eye(2))
+    torch.testing.assert_close(ph.head_matrix(off, "offdiag"), torch.tensor([[1.0, 0.3], [-0.2, 1.0]]))
+    torch.testing.assert_close(ph.head_matrix(off, "linear"), off)
+
+
+def test_loss_is_zero_for_identical_views_and_identity_head():
+    f = torch.randn(64, 2)
+    assert ph.head_loss(f, 3 * f + 1, torch.eye(2)).item() < 1e-10
+
+
+def test_collapse_measures_on_known_representations():
+    g = torch.Generator().manual_seed(0)
+    spread_out = torch.randn(4000, 8, generator=g)
+    line = torch.randn(4000, 1, generator=g) * torch.ones(1, 8)
+    assert abs(ph.effective_rank(spread_out) - 8) < 0.1
+    assert abs(ph.effective_rank(line) - 1) < 1e-6
+    assert ph.spread(torch.ones(100, 8)) < 1e-6 and ph.spread(spread_out) > 0.9
+    values = ph.singular_values(spread_out)
+    assert values.shape == (8,) and (values[:-1] >= values[1:]).all()
+
+
+def test_learned_features_reads_the_correlations():
+    corr = torch.tensor([[0.9, 0.1], [0.2, -0.8], [0.5, 0.5]])
+    assert ph.learned_features(corr) == [1, 2, None]
+
+
+@pytest.mark.parametrize("field, value, match", [
+    ("head", "mlp", "valid heads: none, offdiag, linear"),
+    ("lr", 0.0, "lr"),
+    ("lr_head", -1.0, "lr_head"),
+    ("alpha2", 2.0, "alpha2"),
+    ("alpha2", 0.0, "alpha2"),
+    ("p_feature", 0.7, "p_feature"),
+    ("activation", "gelu", "valid activations"),
+    ("m", 1, "m must be"),
+])
+def test_impossible_toy_settings_are_named(field, value, match):
+    with pytest.raises(ValueError, match=match):
+        ph.ToyConfig(**{field: value})
+
+
+def test_collapse_measures_reject_bad_input():
+    with pytest.raises(ValueError, match="shape"):
+        ph.effective_rank(torch.randn(10))
+    with pytest.raises(ValueError, match="non-finite"):
+        ph.spread(torch.tensor([[1.0, float("nan")], [0.0, 1.0]]))
+
+
+def test_predictor_variants_and_learning_rate_ratio():
+    z = torch.randn(5, 3)
+    for variant in ("none", "identity", "offdiag", "linear"):
+        torch.testing.assert_close(ph.LinearPredictor(variant, 3)(z), z)  # all start at the identity
+    head = ph.LinearPredictor("offdiag", 3, lr_ratio=0.1)
+    head(z).sum().backward()
+    full = ph.LinearPredictor("offdiag", 3)
+    full(z).sum().backward()
+    torch.testing.assert_close(head.weight.grad, 0.1 * full.weight.grad)
+    head.weight.data.fill_(0.5)
+    assert torch.diag(head.matrix()).eq(1).all()  # the diagonal stays fixed at 1
+    with pytest.raises(ValueError, match="valid variants: none, identity, offdiag, linear"):
+        ph.LinearPredictor("mlp", 3)
+    with pytest.raises(ValueError, match="head_lr_ratio"):
+        exp.cifar_config("quick", "offdiag", head_lr_ratio=0.0)
+
+
+@needs_cifar
+@pytest.mark.parametrize("predictor", ph.PREDICTORS)
+def test_one_step_of_each_full_scale_cifar_configuration(predictor):
+    from ssl_lib import train
+    config = exp.cifar_config("full", predictor, batch_size=8, bank_per_class=2, test_per_class=2,
+                              eval_every=0)
+    result = train.train(config, "cpu", cache=False, progress=False, max_steps=1)
+    assert len(result.history["loss"]) == 1 and torch.isfinite(torch.tensor(result.history["loss"])).all()
