@@ -29,13 +29,13 @@ optimum spans the top-k eigenvectors of :math:`\Delta(\hat\Sigma)`. PCA keeps th
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 from tqdm import tqdm
 
 from ssl_lib.augment import complementary_views
+from ssl_lib.runtime import single_thread
 
 __all__ = [
     "SpikedCovarianceModel", "spiked_covariance_model", "noise_variances", "linear_task",
@@ -43,7 +43,7 @@ __all__ = [
     "subspace_error", "missed_signal", "pca_subspace", "diagonal_deleted_subspace", "contrastive_population_matrix",
     "linear_contrastive_loss", "train_linear_contrastive", "train_linear_autoencoder",
     "supervised_contrastive_matrix", "supervised_contrastive_subspace", "downstream_regression_error",
-    "downstream_classification_accuracy", "single_thread",
+    "downstream_classification_accuracy",
 ]
 
 
@@ -264,21 +264,6 @@ def supervised_contrastive_subspace(x: torch.Tensor, labels: torch.Tensor, k: in
 
 
 # ----------------------------------------------------------------------------- trained learners
-
-@contextmanager
-def single_thread():
-    """Run torch on one CPU thread inside the block, then restore the setting.
-
-    The matrices of this module are tiny ((B, d) x (d, k) products, d x d eigendecompositions):
-    extra threads cost more in synchronisation than they save, badly so on a shared machine.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
 
 def linear_contrastive_loss(W: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor, reg: float,
                             labels: torch.Tensor | None = None, label_weight: float = 0.0) -> torch.Tensor:

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from ssl_lib.losses import info_nce
+from ssl_lib.runtime import single_thread
 from ssl_lib.sparse_coding import Augmentation, SparseCoding
 
 ALIGNED = 1 / math.sqrt(2)
@@ -135,13 +136,10 @@ def train_one_layer(data: SparseCoding, augmentation: Augmentation, config: Lear
     it records the loss, β and the measurements of :func:`weight_measurements`.
     """
     generator = generator if generator is not None else torch.Generator().manual_seed(0)
-    threads = torch.get_num_threads()
-    if torch.device(device).type == "cpu":
-        torch.set_num_threads(1)  # the matrices are small: extra threads cost more than they bring
-    try:
+    if torch.device(device).type != "cpu":
         return _train(data, augmentation, config, generator, progress, device)
-    finally:
-        torch.set_num_threads(threads)
+    with single_thread():  # the matrices are small: extra threads cost more than they bring
+        return _train(data, augmentation, config, generator, progress, device)
 
 
 def _train(data: SparseCoding, augmentation: Augmentation, config: LearnerConfig,

@@ -16,17 +16,17 @@ from tqdm import tqdm
 
 from ssl_lib import linear_theory as lt
 from ssl_lib.experiments.registry import claim, experiment
-from ssl_lib.runtime import seed_everything
+from ssl_lib.runtime import seed_everything, single_thread
 from ssl_lib.scale import by_scale
 
 CHAPTER = "05_linear_contrast"
 
 
 def _on_one_thread(function):
-    """Run an experiment under :func:`ssl_lib.linear_theory.single_thread` (its matrices are tiny)."""
+    """Run an experiment under :func:`ssl_lib.runtime.single_thread` (its matrices are tiny)."""
     @functools.wraps(function)
     def wrapped(*args, **kwargs):
-        with lt.single_thread():
+        with single_thread():
             return function(*args, **kwargs)
     return wrapped
 
