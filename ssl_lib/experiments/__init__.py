@@ -21,6 +21,7 @@ from ssl_lib.experiments import linear_contrast  # noqa: E402,F401
 from ssl_lib.experiments import feature_learning  # noqa: E402,F401
 from ssl_lib.experiments import alignment_uniformity  # noqa: E402,F401
 from ssl_lib.experiments import prediction_head  # noqa: E402,F401
+from ssl_lib.experiments import feature_decoupling  # noqa: E402,F401
 
 __all__ = [
     "Claim", "Experiment", "ExperimentResult", "cached_run", "claim", "experiment", "get", "load", "names",

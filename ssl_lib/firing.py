@@ -1,0 +1,226 @@
+"""How the neurons of a trained encoder fire: layer activations, sparsity, class selectivity.
+
+Wen & Li (2021) argue that strong augmentation (above all colour distortion) makes a network
+learn **sparse** features, each firing on few inputs, where weak augmentation lets it learn
+**dense** ones; their Figure 4 shows this for AlexNet layers 2-5 on CIFAR-10. This module
+measures it:
+
+* :func:`layer_names`, :func:`layer_responses`: the response of every unit of a layer to every
+  image, a conv channel's map reduced over space (mean or max), shape (N images, C units);
+* :func:`firing_rate`: the fraction of images on which a unit is active above a threshold;
+* :func:`hoyer_sparsity`: Hoyer's (2004) sparsity index of each unit's responses over images;
+* :func:`class_selectivity`: how much a unit prefers one class (Morcos et al. 2018's index);
+* :func:`top_activating`: the images that drive a unit most;
+* :func:`sparsity_by_layer`: the per-layer summary the chapter plots.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+REDUCTIONS = ("mean", "max")
+
+
+def layer_names(encoder: nn.Module) -> list[str]:
+    """The measurable layers of ``encoder``, input to output.
+
+    An encoder with a ``layer_names`` attribute (:class:`ssl_lib.models.AlexNetCIFAR`) names its
+    own blocks; for any other module the layers are its ReLU modules, by qualified name.
+    """
+    if hasattr(encoder, "layer_names"):
+        return list(encoder.layer_names)
+    return [name for name, module in encoder.named_modules() if isinstance(module, nn.ReLU)]
+
+
+def _layer_module(encoder: nn.Module, name: str) -> nn.Module:
+    if hasattr(encoder, "layer_names"):
+        return getattr(encoder.blocks, name)
+    return encoder.get_submodule(name)
+
+
+def resolve_layer(encoder: nn.Module, layer: str | int) -> str:
+    """The name of ``layer`` (a name or an index into :func:`layer_names`).
+
+    Raises ``ValueError`` listing the valid layers when the encoder has no such layer.
+    """
+    names = layer_names(encoder)
+    if isinstance(layer, int) and not isinstance(layer, bool):
+        if -len(names) <= layer < len(names):
+            return names[layer]
+        raise ValueError(f"layer index {layer} is out of range for this encoder; valid layers: "
+                         f"{', '.join(names)} (indices 0..{len(names) - 1})")
+    if layer not in names:
+        raise ValueError(f"the encoder has no layer {layer!r}; valid layers: {', '.join(names)} "
+                         f"(or their indices 0..{len(names) - 1})")
+    return layer
+
+
+@torch.no_grad()
+def layer_responses(encoder: nn.Module, images: torch.Tensor, layers: list[str | int] | tuple,
+                    reduce: str = "mean", batch_size: int = 500) -> dict[str, torch.Tensor]:
+    """The response of every unit of each layer in ``layers`` to every image.
+
+    A conv layer's output (N, C, H, W) (after its ReLU and pooling) gives one response per
+    channel and image, the map's spatial mean (``reduce="mean"``) or maximum (``"max"``); a
+    fully connected layer's (N, C) output is its own response.
+
+    Args:
+        encoder: a trained encoder (put in eval mode for the pass and restored after).
+        images: (N, 3, 32, 32), uint8 or float in [0, 1], on the encoder's device.
+        layers: layer names or indices (see :func:`layer_names`).
+        reduce: ``"mean"`` or ``"max"`` over the spatial positions of a conv map.
+        batch_size: images per forward pass.
+
+    Returns:
+        {layer name: float32 tensor of shape (N, C)} on the CPU.
+    """
+    from ssl_lib.augment import check_images  # the one place that validates image batches
+
+    if reduce not in REDUCTIONS:
+        raise ValueError(f"reduce must be one of {', '.join(REDUCTIONS)}, got {reduce!r}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    names = [resolve_layer(encoder, layer) for layer in layers]
+    if not names:
+        raise ValueError(f"layers is empty; pass some of: {', '.join(layer_names(encoder))}")
+    captured: dict[str, torch.Tensor] = {}
+
+    def hook(name):
+        def save(module, inputs, output):
+            out = output.float()
+            if out.ndim == 4:
+                out = out.mean(dim=(2, 3)) if reduce == "mean" else out.amax(dim=(2, 3))
+            captured[name] = out.cpu()
+        return save
+
+    handles = [_layer_module(encoder, name).register_forward_hook(hook(name)) for name in names]
+    was_training = encoder.training
+    encoder.eval()
+    out: dict[str, list[torch.Tensor]] = {name: [] for name in names}
+    try:
+        for start in range(0, images.shape[0], batch_size):
+            encoder(check_images(images[start:start + batch_size]))
+            for name in names:
+                out[name].append(captured[name])
+    finally:
+        for handle in handles:
+            handle.remove()
+        encoder.train(was_training)
+    return {name: torch.cat(parts) for name, parts in out.items()}
+
+
+def _check_responses(responses: torch.Tensor, name: str = "responses") -> torch.Tensor:
+    if not isinstance(responses, torch.Tensor) or responses.ndim != 2 or responses.shape[0] < 2:
+        shape = tuple(responses.shape) if isinstance(responses, torch.Tensor) else type(responses).__name__
+        raise ValueError(f"{name} must be a tensor of shape (N images >= 2, C units), got {shape}")
+    if not torch.isfinite(responses).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    if (responses < 0).any():
+        raise ValueError(f"{name} must be non-negative (responses after a ReLU); got a minimum of "
+                         f"{responses.min().item():.3g}")
+    return responses.float()
+
+
+def active_units(responses: torch.Tensor) -> torch.Tensor:
+    """(C,) bool: the units that respond to at least one image (the others are **dead**)."""
+    return _check_responses(responses).amax(dim=0) > 0
+
+
+def firing_rate(responses: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+    r"""The fraction of images on which each unit fires: :math:`\Pr_x[r_i(x) > \theta \max_{x'} r_i(x')]`.
+
+    The threshold is relative to each unit's own largest response over the images, so the rate
+    does not depend on the unit's scale. A low rate is a sparse unit. Dead units get rate 0.
+
+    Args:
+        responses: (N, C) non-negative responses (:func:`layer_responses`).
+        threshold: θ in (0, 1).
+
+    Returns:
+        (C,) rates in [0, 1].
+    """
+    r = _check_responses(responses)
+    if not (isinstance(threshold, (int, float)) and 0 < threshold < 1):
+        raise ValueError(f"threshold is a share of each unit's maximum and must be in (0, 1), got {threshold!r}")
+    peak = r.amax(dim=0)
+    return ((r > threshold * peak) & (peak > 0)).float().mean(dim=0)
+
+
+def hoyer_sparsity(responses: torch.Tensor) -> torch.Tensor:
+    r"""Hoyer's (2004) sparsity index of each unit's responses over the N images:
+
+    .. math:: S(r) = \frac{\sqrt{N} - \lVert r \rVert_1 / \lVert r \rVert_2}{\sqrt{N} - 1} ,
+
+    1 when the unit responds to one image only, 0 when it responds equally to all.
+
+    Args:
+        responses: (N, C) non-negative responses.
+
+    Returns:
+        (C,) indices in [0, 1]; NaN for dead units (no response at all).
+    """
+    r = _check_responses(responses)
+    n = r.shape[0]
+    ratio = r.sum(dim=0) / r.norm(dim=0)
+    return ((math.sqrt(n) - ratio) / (math.sqrt(n) - 1)).clamp(0, 1)
+
+
+def class_selectivity(responses: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    r"""Class-selectivity index of each unit (Morcos et al. 2018):
+    :math:`(\mu_{\max} - \mu_{-\max}) / (\mu_{\max} + \mu_{-\max})`, where :math:`\mu_{\max}` is
+    the unit's mean response on its preferred class and :math:`\mu_{-\max}` its mean over the
+    other classes' means. 0: no preference; 1: fires for one class only.
+
+    Args:
+        responses: (N, C) non-negative responses; ``labels``: (N,) integer classes (>= 2 classes).
+
+    Returns:
+        (C,) indices in [0, 1]; NaN for dead units.
+    """
+    r = _check_responses(responses)
+    if not isinstance(labels, torch.Tensor) or labels.shape != (r.shape[0],):
+        raise ValueError(f"labels must be a tensor of shape ({r.shape[0]},), one class per image")
+    classes = labels.unique()
+    if len(classes) < 2:
+        raise ValueError("labels must contain at least two classes to measure selectivity")
+    means = torch.stack([r[labels.cpu() == c].mean(dim=0) for c in classes.cpu()])  # (K, C)
+    best = means.amax(dim=0)
+    rest = (means.sum(dim=0) - best) / (len(classes) - 1)
+    return (best - rest) / (best + rest)
+
+
+def preferred_class(responses: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """(C,) the class on which each unit's mean response is largest."""
+    r = _check_responses(responses)
+    classes = labels.unique().cpu()
+    means = torch.stack([r[labels.cpu() == c].mean(dim=0) for c in classes])
+    return classes[means.argmax(dim=0)]
+
+
+def top_activating(responses: torch.Tensor, k: int = 8) -> torch.Tensor:
+    """(C, k) indices of the k images with the largest response of each unit, largest first."""
+    r = _check_responses(responses)
+    if not 1 <= k <= r.shape[0]:
+        raise ValueError(f"k must be between 1 and the number of images ({r.shape[0]}), got {k}")
+    return r.topk(k, dim=0).indices.T
+
+
+def sparsity_by_layer(responses: dict[str, torch.Tensor], threshold: float = 0.5) -> dict[str, dict[str, float]]:
+    """Per layer: the mean firing rate and mean Hoyer index of its live units, and the dead share.
+
+    Args:
+        responses: {layer: (N, C) responses} from :func:`layer_responses`.
+        threshold: θ of :func:`firing_rate`.
+    """
+    summary = {}
+    for name, r in responses.items():
+        live = active_units(r)
+        summary[name] = {
+            "firing_rate": firing_rate(r, threshold)[live].mean().item() if live.any() else 0.0,
+            "hoyer": hoyer_sparsity(r)[live].mean().item() if live.any() else 1.0,
+            "dead_share": 1 - live.float().mean().item(),
+        }
+    return summary
