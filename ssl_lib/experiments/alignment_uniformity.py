@@ -135,8 +135,9 @@ def sphere_features(model, images: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def held_out_losses(model, config: TrainConfig, seed: int = 0) -> dict[str, float]:
-    """L_align (α = 2) on two augmented views and L_uniform (t = 2) of the test images' normalised
-    outputs; the test images are those of ``config``'s evaluation."""
+    """Held-out losses of the normalised outputs: L_align (α = 2) between two augmented views of
+    each test image, L_uniform (t = 2) of the first views (averaged over chunks of 1,024 images);
+    the test images are those of ``config``'s evaluation, the views drawn from ``seed``."""
     device = next(model.parameters()).device
     data = load_cifar10("test")
     data = data.subset(config.test_per_class, seed=0) if config.test_per_class else data
@@ -235,7 +236,6 @@ def circle_features(scale: str, seed: int):
     for name, model in models.items():
         features = sphere_features(model, test_x)
         m[name] = {"angles": hs.circle_angles(features).cpu().tolist(),
-                   "uniform": uniform_loss(features).item(),
                    **held_out_losses(model, base, seed), **sphere_probe(model, base)}
     probe = {name: m[name]["probe"] for name in models}
     claims = [
