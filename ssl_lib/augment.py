@@ -74,7 +74,8 @@ class ImageAugment:
         jitter: probability of colour jitter.
         brightness, contrast, saturation: jitter strengths b >= 0; each factor is drawn
             uniformly from [max(0, 1 - b), 1 + b].
-        hue: jitter strength in [0, 0.5]; the hue shift is uniform in [-hue, hue] turns.
+        hue: jitter strength in [0, 0.5]; the hue shift is uniform in [-hue, hue] turns (a
+            rotation about the gray axis in YIQ space; torchvision rotates in HSV space).
         grayscale: probability of converting to grayscale.
         blur: probability of a Gaussian blur.
         blur_sigma: (min, max) standard deviation of the blur in pixels, positive.
