@@ -166,7 +166,16 @@ def test_saved_full_result_is_shown_and_quick_ones_are_not(tmp_path):
 # Full scale: every configuration exercised by one training step on the CPU
 # ---------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["supervised", *fd.AUGMENTATION_SETS])
+def test_full_scale_simclr_runs_differ_only_in_augmentation():
+    """So one step of the ``simclr`` run below exercises the code path of all five (the presets
+    themselves are tested with the augmentations)."""
+    configs = fd.augmentation_configs("full")
+    assert list(configs) == list(fd.AUGMENTATION_SETS)
+    for name, config in configs.items():
+        assert config.augment == name and replace(config, augment="simclr") == configs["simclr"]
+
+
+@pytest.mark.parametrize("name", ["supervised", "simclr"])
 def test_full_scale_configurations_take_a_step(name):
     config = fd.supervised_config("full") if name == "supervised" else fd.augmentation_configs("full")[name]
     config = replace(config, bank_per_class=10, test_per_class=10)
