@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from ssl_lib import train
 from ssl_lib.augment import bernoulli_mask
-from ssl_lib.runtime import seed_everything
+from ssl_lib.runtime import seed_everything, single_thread
 
 HEADS = ("none", "offdiag", "linear")
 ACTIVATIONS = {
@@ -181,12 +181,8 @@ def train_toy(config: ToyConfig, seed: int, progress: bool = False) -> dict:
     ``offdiag`` (R, m, m), E minus its diagonal; ``loss`` (R,); ``effective_rank`` (R,), of the
     covariance of the normalised outputs on a fixed evaluation batch; and the final ``w``, ``e``.
     """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the tensors are tiny: one thread is several times faster
-    try:
+    with single_thread():  # the tensors are tiny: one thread is several times faster
         return _train_toy(config, seed, progress)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _train_toy(config: ToyConfig, seed: int, progress: bool) -> dict:
