@@ -1,7 +1,11 @@
 """The book's chapters as Jupyter notebooks: which files the table of contents lists, and
-their conversion to ``.ipynb`` with Jupytext (for nbmake in the tests).
+their conversion to ``.ipynb`` with Jupytext.
 
-    python tools/notebooks.py --out _nb           # convert every chapter notebook
+    python tools/notebooks.py            # (re)write notebooks/<chapter>.ipynb for every chapter
+
+The notebooks in ``notebooks/`` are what each chapter's "Open in Colab" link opens (Colab cannot
+read MyST Markdown) and what nbmake executes in the tests. They are committed without outputs;
+``tests/test_colab.py`` fails when one is stale, so run this after editing a chapter.
 """
 
 from __future__ import annotations
@@ -15,6 +19,38 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 TOC = ROOT / "_toc.yml"
 BOOK = ROOT / "book"
+NOTEBOOKS = ROOT / "notebooks"
+
+# Every chapter's first code cell: in Colab, install ssl_lib from the book's repository (pip keeps
+# Colab's own torch, which satisfies ssl_lib's requirement); everywhere, say which device the
+# chapter will use (ssl_lib picks the GPU when there is one).
+SETUP_CELL = """\
+# Setup: in Colab, install the companion library (Colab's torch is kept).
+import subprocess, sys
+if "google.colab" in sys.modules:
+    repo = "git+{repository}"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    f"ssl_lib @ {{repo}}"], check=True)
+import ssl_lib
+print(f"device: {{ssl_lib.describe_device()}}")"""
+
+
+def repository() -> tuple[str, str]:
+    """The book's repository URL and branch, from ``_config.yml``."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
+    return config["url"].rstrip("/"), config.get("branch", "main")
+
+
+def setup_cell() -> str:
+    """The source of every chapter's first code cell."""
+    return SETUP_CELL.format(repository=repository()[0])
+
+
+def colab_url(chapter: Path) -> str:
+    """Where the chapter's "Open in Colab" link points: its notebook on the repository's branch."""
+    url, branch = repository()
+    path = url.removeprefix("https://github.com/")
+    return f"https://colab.research.google.com/github/{path}/blob/{branch}/notebooks/{chapter.stem}.ipynb"
 
 
 def toc_files(toc_path: Path = TOC) -> list[Path]:
@@ -58,13 +94,18 @@ def chapter_notebooks(toc_path: Path = TOC) -> list[Path]:
     return [p for p in toc_files(toc_path) if is_notebook(p)]
 
 
-def convert(out_dir: Path) -> list[Path]:
+def as_notebook(chapter: Path):
+    """The chapter as an ``nbformat`` notebook, without outputs."""
+    return jupytext.read(chapter)
+
+
+def convert(out_dir: Path = NOTEBOOKS) -> list[Path]:
     """Write every chapter notebook as ``out_dir/<name>.ipynb``; remove stale ones."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for source in chapter_notebooks():
         target = out_dir / f"{source.stem}.ipynb"
-        jupytext.write(jupytext.read(source), target)
+        jupytext.write(as_notebook(source), target)
         written.append(target)
     for stale in set(out_dir.glob("*.ipynb")) - set(written):
         stale.unlink()
@@ -73,7 +114,7 @@ def convert(out_dir: Path) -> list[Path]:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "_nb")
+    parser.add_argument("--out", type=Path, default=NOTEBOOKS)
     args = parser.parse_args()
     for path in convert(args.out):
         print(f"converted {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")

@@ -10,8 +10,10 @@ from ssl_lib.experiments.registry import (
     get,
     load,
     names,
+    provenance_line,
     run,
     save,
+    saved_or_run,
 )
 
 # Each module below registers the experiments of one chapter.
@@ -25,5 +27,5 @@ from ssl_lib.experiments import feature_decoupling  # noqa: E402,F401
 
 __all__ = [
     "Claim", "Experiment", "ExperimentResult", "cached_run", "claim", "experiment", "get", "load", "names",
-    "run", "save",
+    "provenance_line", "run", "save", "saved_or_run",
 ]

@@ -10,7 +10,7 @@
   test images, with and without colour distortion (and at random initialisation, for reference).
 
 All runs go through :func:`ssl_lib.train.train`, so the five SimCLR runs of the augmentation
-experiment are loaded, not retrained, by the other two. :func:`saved_or_run` shows a full-scale
+experiment are loaded, not retrained, by the other two. :func:`ssl_lib.experiments.saved_or_run` shows a full-scale
 result saved by ``python -m ssl_lib run NAME --scale full --out results`` when there is one.
 """
 
@@ -29,7 +29,7 @@ from ssl_lib import firing
 from ssl_lib.data import load_cifar10
 from ssl_lib.evaluate import extract_features
 from ssl_lib.experiments import alignment_uniformity  # noqa: F401  registers "sphere_supervised"
-from ssl_lib.experiments.registry import ExperimentResult, cached_run, claim, experiment, load
+from ssl_lib.experiments.registry import ExperimentResult, cached_run, claim, experiment
 from ssl_lib.scale import by_scale, check_scale
 from ssl_lib.train import TrainConfig, TrainResult, build_model, eval_images, train
 
@@ -39,7 +39,6 @@ HIGHER_LAYERS = ("conv2", "conv3", "conv4", "conv5")  # the layers of the paper'
 SELECTIVITY_LAYERS = ("conv2", "conv3", "conv4", "conv5", "fc6", "fc7")
 WITHOUT_COLOR, WITH_COLOR = "crop_flip", "simclr"  # the pair of Figure 4: they differ by colour only
 FIRING_THRESHOLD = 0.5
-RESULTS_DIR = Path(__file__).resolve().parents[2] / "results"
 
 
 def base_config(scale: str, seed: int = 0) -> TrainConfig:
@@ -79,22 +78,6 @@ def supervised_config(scale: str, seed: int = 0) -> TrainConfig:
     normalised fc7 output (the ``sphere_supervised`` objective), crops and flips, no head."""
     return replace(base_config(scale, seed), objective="sphere_supervised", head="none",
                    augment="crop_flip")
-
-
-def saved_or_run(name: str, scale: str, seed: int = 0, results_dir: str | Path | None = None
-                 ) -> ExperimentResult:
-    """The full-scale result ``results_dir/NAME.json`` if one was saved (by
-    ``python -m ssl_lib run NAME --scale full --out results``), else the experiment at ``scale``
-    (through :func:`ssl_lib.experiments.cached_run`). The result's ``provenance["scale"]`` says
-    which, so a chapter can label its figures."""
-    check_scale(scale)
-    path = Path(results_dir or RESULTS_DIR) / f"{name}.json"
-    if path.exists():
-        saved = load(path)
-        if saved.provenance.get("scale") == "full":
-            saved.provenance["shown_from"] = str(path)
-            return saved
-    return cached_run(name, scale=scale, seed=seed)
 
 
 def held_out_images(config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -261,12 +244,3 @@ def sparsity(scale: str, seed: int):
               all(hoyer_higher), layers_sparser=sum(hoyer_higher), **evidence_hoyer),
     ]
     return m, claims
-
-
-def provenance_line(result: ExperimentResult) -> str:
-    """One line saying which scale a result (and so a figure) comes from, and how it was made."""
-    p = result.provenance
-    how = (f"saved in {Path(p['shown_from']).parent.name}/{Path(p['shown_from']).name} "
-           f"on {p['finished_utc']}" if "shown_from" in p else "computed for this page")
-    return (f"{result.name}: {p['scale']} scale, seed {p['seed']}, {how}; {p['device']}, "
-            f"commit {str(p.get('git_commit', 'unknown'))[:12]}, {p['wall_time_s']:.0f} s")

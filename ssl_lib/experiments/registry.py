@@ -117,6 +117,9 @@ class Experiment:
 
 _REGISTRY: dict[str, Experiment] = {}
 
+# Where `python -m ssl_lib run NAME --scale full --out results` saves the results a GPU computed.
+RESULTS_DIR = Path(__file__).resolve().parents[2] / "results"
+
 
 def experiment(name: str, *, chapter: str) -> Callable:
     """Register the decorated function as the experiment ``name`` of ``chapter``.
@@ -188,6 +191,31 @@ def cached_run(name: str, scale: str | None = None, seed: int = 0) -> Experiment
     result = run(name, scale=scale, seed=seed)
     _write_json(path, result.to_dict())
     return result
+
+
+def saved_or_run(name: str, scale: str | None = None, seed: int = 0, results_dir: str | Path | None = None
+                 ) -> ExperimentResult:
+    """The full-scale result ``results_dir/NAME.json`` if one was saved (by
+    ``python -m ssl_lib run NAME --scale full --out results``), else the experiment at ``scale``
+    (through :func:`ssl_lib.experiments.cached_run`). The result's ``provenance["scale"]`` says
+    which, so a chapter can label its figures."""
+    scale = current_scale() if scale is None else check_scale(scale)
+    path = Path(results_dir or RESULTS_DIR) / f"{name}.json"
+    if path.exists():
+        saved = load(path)
+        if saved.provenance.get("scale") == "full":
+            saved.provenance["shown_from"] = str(path)
+            return saved
+    return cached_run(name, scale=scale, seed=seed)
+
+
+def provenance_line(result: ExperimentResult) -> str:
+    """One line saying which scale a result (and so a figure) comes from, and how it was made."""
+    p = result.provenance
+    how = (f"saved in {Path(p['shown_from']).parent.name}/{Path(p['shown_from']).name} "
+           f"on {p['finished_utc']}" if "shown_from" in p else "computed for this page")
+    return (f"{result.name}: {p['scale']} scale, seed {p['seed']}, {how}; {p['device']}, "
+            f"commit {str(p.get('git_commit', 'unknown'))[:12]}, {p['wall_time_s']:.0f} s")
 
 
 @functools.lru_cache(maxsize=1)
