@@ -181,7 +181,9 @@ def train_toy(config: ToyConfig, seed: int, progress: bool = False) -> dict:
     ``offdiag`` (R, m, m), E minus its diagonal; ``loss`` (R,); ``effective_rank`` (R,), of the
     covariance of the normalised outputs on a fixed evaluation batch; and the final ``w``, ``e``.
     """
-    with single_thread():  # the tensors are tiny: one thread is several times faster
+    # Tiny tensors: on a busy CPU one thread is several times faster; on an idle two-core
+    # machine it costs about a fifth (bench/bench_prediction_head.py).
+    with single_thread():
         return _train_toy(config, seed, progress)
 
 
