@@ -65,6 +65,8 @@ class ToyConfig:
         p_feature: probability that a patch carries v1 (and, separately, v2); 2 p_feature <= 1.
         noise_std: noise norm of a noise patch (per coordinate noise_std / sqrt(d)).
         activation: one of :data:`ACTIVATIONS`.
+        with_v1: False gives the control data without the strong feature: the patches that
+            would carry v1 carry noise instead, everything else (and the random draws) unchanged.
         lr, lr_head: learning rates of W and of E; steps, batch: training length and pairs per
             step; record_every: steps between recorded measurements.
     """
@@ -78,6 +80,7 @@ class ToyConfig:
     p_feature: float = 0.2
     noise_std: float = 0.5
     activation: str = "linear"
+    with_v1: bool = True
     lr: float = 0.5
     lr_head: float = 0.25
     steps: int = 500
@@ -117,14 +120,15 @@ def features(d: int) -> torch.Tensor:
 
 def patch_data(config: ToyConfig, n: int, generator: torch.Generator) -> torch.Tensor:
     """n inputs of the toy model, (n, P, d): each patch carries ±alpha1 v1, ±alpha2 v2 or noise,
-    with one sign per feature per input."""
+    with one sign per feature per input (v1's patches carry noise when ``config.with_v1`` is False)."""
     v = features(config.d)
     kind = torch.rand(n, config.patches, generator=generator)
     signs = torch.randint(0, 2, (n, 2), generator=generator).float() * 2 - 1
     x = config.noise_std / math.sqrt(config.d) * torch.randn(n, config.patches, config.d, generator=generator)
     carries1 = (kind < config.p_feature).unsqueeze(-1)
     carries2 = ((kind >= config.p_feature) & (kind < 2 * config.p_feature)).unsqueeze(-1)
-    x = torch.where(carries1, config.alpha1 * signs[:, 0, None, None] * v[0], x)
+    if config.with_v1:
+        x = torch.where(carries1, config.alpha1 * signs[:, 0, None, None] * v[0], x)
     return torch.where(carries2, config.alpha2 * signs[:, 1, None, None] * v[1], x)
 
 
@@ -178,6 +182,7 @@ def train_toy(config: ToyConfig, seed: int, progress: bool = False) -> dict:
     """Train the toy model; return its record over training.
 
     Returns a dict with ``step`` (R,), ``corr`` (R, m, 2), the normalised <w_j, v_l>;
+    ``projection`` (R, m, 2), the raw <w_j, v_l> (what the gradient has added along v_l);
     ``offdiag`` (R, m, m), E minus its diagonal; ``loss`` (R,); ``effective_rank`` (R,), of the
     covariance of the normalised outputs on a fixed evaluation batch; and the final ``w``, ``e``.
     """
@@ -192,7 +197,7 @@ def _train_toy(config: ToyConfig, seed: int, progress: bool) -> dict:
     w = (torch.randn(config.m, config.d, generator=g) / math.sqrt(config.d)).requires_grad_()
     off = torch.eye(config.m).requires_grad_(config.head != "none")
     x_eval = patch_data(config, 1024, g)
-    record = {k: [] for k in ("step", "corr", "offdiag", "loss", "effective_rank")}
+    record = {k: [] for k in ("step", "corr", "projection", "offdiag", "loss", "effective_rank")}
 
     def measure(step: int, loss: float) -> None:
         with torch.no_grad():
@@ -200,6 +205,7 @@ def _train_toy(config: ToyConfig, seed: int, progress: bool) -> dict:
             f = neurons(w, x_eval, config.activation)
             record["step"].append(step)
             record["corr"].append(correlations(w))
+            record["projection"].append(w @ features(config.d).T)
             record["offdiag"].append(e - torch.diag(torch.diag(e)))
             record["loss"].append(loss)
             record["effective_rank"].append(effective_rank(batch_norm(f)))
@@ -235,6 +241,22 @@ def learned_features(corr: torch.Tensor, threshold: float = 0.7) -> list[int | N
         best = int(row.argmax())
         out.append(best + 1 if row[best] >= threshold else None)
     return out
+
+
+def time_to_learn(record: dict, neuron: int, feature: int, threshold: float = 0.7) -> int | None:
+    """The first recorded step at which neuron ``neuron`` (0-based) has |<w_j, v_l>| >= threshold
+    for feature l = ``feature`` (1 or 2), or None if it never does. It reads the raw weight
+    ``record["projection"]`` (R, m, 2), not the normalised correlation: the raw weight along v_l
+    grows only by gradient steps along v_l, whereas the normalised one also grows when the neuron
+    loses its weight on the other feature. With ||w_j(0)|| about 1, 0.7 is the weight a unit
+    vector has on a feature at 45 degrees from it."""
+    projection = torch.as_tensor(record["projection"])
+    if feature not in (1, 2):
+        raise ValueError(f"feature must be 1 (v1) or 2 (v2), got {feature!r}")
+    if not 0 <= neuron < projection.shape[1]:
+        raise ValueError(f"neuron must be a 0-based index below m = {projection.shape[1]}, got {neuron!r}")
+    reached = (projection[:, neuron, feature - 1].abs() >= threshold).nonzero()
+    return int(torch.as_tensor(record["step"])[reached[0, 0]]) if len(reached) else None
 
 
 # ----------------------------------------------------------------------------------------------

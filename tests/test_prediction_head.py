@@ -34,6 +34,46 @@ def test_patch_data_carries_the_features_with_their_strengths():
     assert x[..., 2:].abs().max() == 0
 
 
+def test_data_without_v1_is_the_same_draw_with_noise_for_v1():
+    config = ph.ToyConfig()
+    with_v1 = ph.patch_data(config, 300, torch.Generator().manual_seed(1))
+    without = ph.patch_data(ph.ToyConfig(with_v1=False), 300, torch.Generator().manual_seed(1))
+    on_v1 = with_v1[..., 0].abs() == config.alpha1
+    assert on_v1.any() and not (without[..., 0].abs() == config.alpha1).any()
+    torch.testing.assert_close(without[~on_v1], with_v1[~on_v1])
+    assert (without[on_v1][:, 0].abs() < config.alpha1 / 2).all()  # noise, not v1
+
+
+def test_time_to_learn_reads_the_raw_weight_on_the_feature():
+    projection = torch.zeros(4, 2, 2)
+    projection[:, 1, 1] = torch.tensor([0.1, -0.5, -0.8, 0.9])  # the sign does not matter
+    projection[:, 0, 0] = torch.tensor([0.1, 0.2, 0.3, 0.4])
+    record = {"step": torch.tensor([0, 10, 20, 30]), "projection": projection}
+    assert ph.time_to_learn(record, neuron=1, feature=2) == 20
+    assert ph.time_to_learn(record, neuron=1, feature=2, threshold=0.5) == 10
+    assert ph.time_to_learn(record, neuron=0, feature=1) is None
+    with pytest.raises(ValueError, match="feature must be 1"):
+        ph.time_to_learn(record, neuron=0, feature=0)
+    with pytest.raises(ValueError, match="neuron must be"):
+        ph.time_to_learn(record, neuron=2, feature=1)
+
+
+def test_acceleration_compares_the_v2_neuron_across_runs():
+    def run(v2_weights, corr_end):
+        projection = torch.zeros(3, 2, 2)
+        projection[:, 0, 1] = torch.tensor(v2_weights)
+        corr = torch.zeros(3, 2, 2)
+        corr[-1] = torch.tensor(corr_end)
+        return {"step": torch.tensor([0, 10, 20]), "projection": projection, "corr": corr}
+    split, collapsed = [[0.1, 0.9], [0.9, 0.1]], [[0.9, 0.1], [0.9, 0.1]]
+    timing = exp.acceleration(run([0.2, 0.5, 0.8], split), run([0.2, 0.6, 0.3], collapsed),
+                              run([0.2, 0.9, 1.0], collapsed))
+    assert timing == {"neuron": 0, "head": 20, "frozen": None, "alone": 10,
+                      "frozen_max": pytest.approx(0.6)}
+    assert exp.acceleration(run([0.2, 0.5, 0.8], collapsed), run([0.2] * 3, collapsed),
+                            run([0.2] * 3, collapsed)) is None
+
+
 def test_views_are_complementary_patch_masks():
     x = torch.randn(8, 16, 4)
     x1, x2 = ph.patch_views(x, torch.Generator().manual_seed(0))
