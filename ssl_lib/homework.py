@@ -14,9 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import math
+
 import torch
 
-from ssl_lib.losses import info_nce
+from ssl_lib import firing, linear_theory, one_layer, prediction_head, sparse_coding
+from ssl_lib.losses import info_nce, uniform_loss
 
 
 class CheckFailed(AssertionError):
@@ -101,4 +104,149 @@ register_check(SelfCheck(
     name="orthogonal_pairs_loss",
     reference=lambda n, tau: info_nce(torch.eye(n), torch.eye(n), tau).item(),
     make_inputs=_orthogonal_pairs_inputs,
+))
+
+
+# --- Chapter 02 (SimCLR): colour histograms, the shortcut colour distortion removes ---------
+
+def _colour_histograms_reference(views: torch.Tensor, bins: int = 4) -> torch.Tensor:
+    """Each view's joint RGB histogram as a unit vector, shape (N, bins**3).
+
+    views: (N, 3, H, W) in [0, 1]. A pixel's level in a channel is min(floor(v * bins), bins - 1)
+    (here: its bucket among the boundaries 1/bins, ..., (bins-1)/bins); its colour index is
+    (r * bins + g) * bins + b; the histogram counts the pixels of each colour.
+    """
+    boundaries = torch.arange(1, bins, dtype=views.dtype) / bins
+    level = torch.bucketize(views, boundaries, right=True)
+    index = (level[:, 0] * bins + level[:, 1]) * bins + level[:, 2]
+    counts = torch.stack([torch.bincount(row, minlength=bins**3) for row in index.flatten(1)]).double()
+    return counts / counts.norm(dim=1, keepdim=True)
+
+
+def _colour_histogram_inputs(g: torch.Generator) -> tuple[torch.Tensor, int]:
+    n, side = int(torch.randint(1, 9, (1,), generator=g)), int(torch.randint(4, 17, (1,), generator=g))
+    return torch.rand(n, 3, side, side, generator=g), int(torch.randint(2, 6, (1,), generator=g))
+
+
+register_check(SelfCheck(
+    name="colour_histograms",
+    reference=_colour_histograms_reference,
+    make_inputs=_colour_histogram_inputs,
+))
+
+
+# --- Chapter 03 (sparse coding): the sparse correlation under masking ----------------------
+
+def _masked_correlation_inputs(g: torch.Generator) -> tuple[float, float]:
+    c = 0.5 * torch.rand(1, generator=g).item()
+    p = 0.05 + 0.9 * torch.rand(1, generator=g).item()
+    return c, p
+
+
+register_check(SelfCheck(
+    name="masked_sparse_correlation",
+    reference=sparse_coding.masked_sparse_correlation,
+    make_inputs=_masked_correlation_inputs,
+))
+
+
+# --- Chapter 04 (the one-layer learner): how well a neuron aligns with an atom --------------
+
+def _atom_alignment_inputs(g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    d = int(torch.randint(2, 9, (1,), generator=g))
+    d1 = d + int(torch.randint(0, 25, (1,), generator=g))
+    m = int(torch.randint(1, 7, (1,), generator=g))
+    M = sparse_coding.dictionary(d1, d, g)
+    W = torch.randn(m, d1, generator=g)
+    W[0] = M[:, 0] * 3.0          # one neuron exactly along an atom, at another scale
+    return W, M
+
+
+register_check(SelfCheck(
+    name="atom_alignment",
+    reference=one_layer.atom_alignment,
+    make_inputs=_atom_alignment_inputs,
+))
+
+
+# --- Chapter 05 (linear theory): the closed-form contrastive estimator ----------------------
+
+def diagonal_deleted_projector(x: torch.Tensor, k: int) -> torch.Tensor:
+    """The projection (d, d) onto the top-k eigenvectors of the diagonal-deleted sample covariance."""
+    q = linear_theory.diagonal_deleted_subspace(x, k)
+    return q @ q.T
+
+
+def _spiked_sample_inputs(g: torch.Generator) -> tuple[torch.Tensor, int]:
+    d = int(torch.randint(6, 31, (1,), generator=g))
+    r = int(torch.randint(1, 4, (1,), generator=g))
+    model = linear_theory.spiked_covariance_model(d, r, signal_var=8.0, heteroskedasticity=4.0, generator=g)
+    x, _ = model.sample(2000, g)
+    return x, r
+
+
+register_check(SelfCheck(
+    name="diagonal_deleted_projector",
+    reference=diagonal_deleted_projector,
+    make_inputs=_spiked_sample_inputs,
+    rtol=1e-5, atol=1e-6,
+))
+
+
+# --- Chapter 06 (feature decoupling on CIFAR-10): Hoyer's index of an all-or-none neuron -----
+
+def _hoyer_reference(k: int, n: int) -> float:
+    responses = torch.zeros(n, 1, dtype=torch.float64)
+    responses[:k] = 1.0
+    return firing.hoyer_sparsity(responses).item()
+
+
+def _hoyer_inputs(g: torch.Generator) -> tuple[int, int]:
+    n = int(torch.randint(2, 500, (1,), generator=g))
+    return int(torch.randint(1, n + 1, (1,), generator=g)), n
+
+
+register_check(SelfCheck(
+    name="hoyer_of_k_of_n",
+    reference=_hoyer_reference,
+    make_inputs=_hoyer_inputs,
+))
+
+
+# --- Chapter 07 (alignment and uniformity): evenly spaced points on the circle --------------
+
+def _even_circle_reference(n: int, t: float) -> float:
+    """L_uniform of n evenly spaced points on S^1, summed over the offsets k = j - i of the pairs
+    i < j: n - k pairs at squared distance 2 - 2 cos(2 pi k / n)."""
+    k = torch.arange(1, n, dtype=torch.float64)
+    potentials = (n - k) * torch.exp(-t * (2 - 2 * torch.cos(2 * math.pi * k / n)))
+    return math.log(potentials.sum().item() / (n * (n - 1) / 2))
+
+
+def _even_circle_inputs(g: torch.Generator) -> tuple[int, float]:
+    return int(torch.randint(2, 200, (1,), generator=g)), 0.5 + 3.5 * torch.rand(1, generator=g).item()
+
+
+register_check(SelfCheck(
+    name="even_circle_uniformity",
+    reference=_even_circle_reference,
+    make_inputs=_even_circle_inputs,
+))
+
+
+# --- Chapter 08 (the prediction head): the effective rank of representations ---------------
+
+def _representation_inputs(g: torch.Generator) -> tuple[torch.Tensor]:
+    n, dim = int(torch.randint(20, 200, (1,), generator=g)), int(torch.randint(2, 17, (1,), generator=g))
+    rank = int(torch.randint(1, dim + 1, (1,), generator=g))
+    scales = torch.rand(rank, generator=g) * 3
+    z = (torch.randn(n, rank, generator=g) * scales) @ torch.randn(rank, dim, generator=g)
+    z = z + 0.05 * torch.randn(n, dim, generator=g)   # full rank, so every eigenvalue is positive
+    return (z + 5.0,)          # an offset the centring must remove
+
+
+register_check(SelfCheck(
+    name="effective_rank",
+    reference=prediction_head.effective_rank,
+    make_inputs=_representation_inputs,
 ))

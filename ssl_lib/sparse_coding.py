@@ -259,9 +259,7 @@ def closed_form_correlations(data: SparseCoding, name: str, mask_p: float = 0.5,
     c = ((data.M**2) * (data.M**2).sum(1, keepdim=True)).sum(0)  # c_j, shape (d,)
     sigma2 = data.noise_std**2
     if name == "masking":
-        _check_probability(mask_p, "mask_p")
-        sparse = (1 - c) / ((1 + (1 / mask_p - 1) * c) * (1 + (1 / (1 - mask_p) - 1) * c)).sqrt()
-        dense = 0.0
+        sparse, dense = masked_sparse_correlation(c, mask_p), 0.0
     elif name == "no augmentation":
         sparse, dense = torch.ones_like(c), 1.0
     elif name == "gaussian noise":
@@ -276,6 +274,18 @@ def closed_form_correlations(data: SparseCoding, name: str, mask_p: float = 0.5,
             f"gaussian noise, weak masking"
         )
     return {"sparse": sparse.mean().item(), "dense": float(dense)}
+
+
+def masked_sparse_correlation(c: torch.Tensor, p: float) -> torch.Tensor:
+    r"""The sparse cross-view correlation of an atom with leak ``c`` under complementary masking (p):
+
+    .. math:: \rho = \frac{1 - c}{\sqrt{(1 + (1/p - 1)c)\,(1 + (1/(1-p) - 1)c)}} ,
+
+    the ``masking`` case of :func:`closed_form_correlations`, elementwise over ``c``.
+    """
+    _check_probability(p, "mask_p")
+    c = torch.as_tensor(c, dtype=torch.float64)
+    return (1 - c) / ((1 + (1 / p - 1) * c) * (1 + (1 / (1 - p) - 1) * c)).sqrt()
 
 
 def _check_probability(value: float, name: str) -> None:

@@ -95,8 +95,12 @@ def chapter_notebooks(toc_path: Path = TOC) -> list[Path]:
 
 
 def as_notebook(chapter: Path):
-    """The chapter as an ``nbformat`` notebook, without outputs."""
-    return jupytext.read(chapter)
+    """The chapter as an ``nbformat`` notebook, without outputs, its cells numbered ``cell-<i>``
+    (fixed ids, so that regenerating an unchanged chapter changes nothing)."""
+    notebook = jupytext.read(chapter)
+    for number, cell in enumerate(notebook.cells):
+        cell.id = f"cell-{number}"
+    return notebook
 
 
 def convert(out_dir: Path = NOTEBOOKS) -> list[Path]:
