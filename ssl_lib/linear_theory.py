@@ -330,25 +330,19 @@ def train_linear_contrastive(x: torch.Tensor, k: int, *, p: float = 0.5, reg: fl
         raise ValueError(f"label_weight={label_weight} must be in [0, 1]")
     x = x.float()
     W = (torch.randn(k, d, generator=generator) / math.sqrt(d)).requires_grad_()
+
+    def batch_loss(idx: torch.Tensor) -> torch.Tensor:
+        x1, x2 = complementary_views(x[idx], p, generator, rescale=False)
+        return linear_contrastive_loss(W, x1, x2, reg, None if labels is None else labels[idx], label_weight)
+
     optimizer = torch.optim.SGD([W], lr=lr, momentum=0.9)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
-    batch = min(batch_size, n)
-    history = []
-    with single_thread():
-        for _ in tqdm(range(steps), desc="contrastive", disable=not progress, ascii=True):
-            idx = torch.randperm(n, generator=generator)[:batch]
-            x1, x2 = complementary_views(x[idx], p, generator, rescale=False)
-            loss = linear_contrastive_loss(W, x1, x2, reg, None if labels is None else labels[idx], label_weight)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            history.append(loss.item())
+    history = _minimise(batch_loss, optimizer, steps, n, batch_size, generator, "contrastive", progress)
     return W.detach(), history
 
 
 def train_linear_autoencoder(x: torch.Tensor, k: int, *, steps: int = 1000, batch_size: int = 1024,
-                             lr: float = 0.05, generator: torch.Generator | None = None) -> tuple[torch.Tensor, list[float]]:
+                             lr: float = 0.05, generator: torch.Generator | None = None,
+                             progress: bool = False) -> tuple[torch.Tensor, list[float]]:
     r"""Train a linear autoencoder :math:`\min_{W, V} \frac1n\sum_i \lVert x_i - V W x_i\rVert^2`.
 
     Mini-batches of centred data, Adam with a cosine-decaying learning rate. Returns the encoder
@@ -360,19 +354,31 @@ def train_linear_autoencoder(x: torch.Tensor, k: int, *, steps: int = 1000, batc
     x = (x - x.mean(0)).float()
     W = (torch.randn(k, d, generator=generator) / math.sqrt(d)).requires_grad_()
     V = (torch.randn(d, k, generator=generator) / math.sqrt(k)).requires_grad_()
+
+    def batch_loss(idx: torch.Tensor) -> torch.Tensor:
+        xb = x[idx]
+        return (xb - xb @ W.T @ V.T).square().sum(1).mean()
+
     optimizer = torch.optim.Adam([W, V], lr=lr)
+    history = _minimise(batch_loss, optimizer, steps, n, batch_size, generator, "autoencoder", progress)
+    return W.detach(), history
+
+
+def _minimise(batch_loss, optimizer: torch.optim.Optimizer, steps: int, n: int, batch_size: int,
+              generator: torch.Generator | None, desc: str, progress: bool) -> list[float]:
+    """``steps`` optimiser steps on ``batch_loss(indices)`` of random mini-batches of the n
+    samples, with a cosine-decaying learning rate, on one thread; returns every step's loss."""
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
     history = []
     with single_thread():
-        for _ in range(steps):
-            xb = x[torch.randperm(n, generator=generator)[:batch_size]]
-            loss = (xb - xb @ W.T @ V.T).square().sum(1).mean()
+        for _ in tqdm(range(steps), desc=desc, disable=not progress, ascii=True):
+            loss = batch_loss(torch.randperm(n, generator=generator)[:batch_size])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             schedule.step()
             history.append(loss.item())
-    return W.detach(), history
+    return history
 
 
 # ----------------------------------------------------------------------------- downstream tasks
