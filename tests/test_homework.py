@@ -1,0 +1,94 @@
+"""The self-checks of the coding exercises: they accept the reference, reject a wrong function
+with a message that names the case and the gap, and every chapter's coding exercise has one."""
+
+import re
+import sys
+from pathlib import Path
+
+import jupytext
+import pytest
+import torch
+
+from ssl_lib import homework
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+import notebooks  # noqa: E402
+
+CHAPTERS = notebooks.chapter_notebooks()
+CHECK_CALL = re.compile(r"homework\.check\(\s*[\"'](\w+)[\"']\s*,\s*(\w+)")
+NAMES = homework.check_names()
+
+
+def self_check_calls(chapter: Path) -> list[tuple[str, str]]:
+    """(check name, function name) of every self-check cell of ``chapter``."""
+    calls = []
+    for cell in jupytext.read(chapter).cells:
+        if "self-check" in cell.metadata.get("tags", []):
+            found = CHECK_CALL.findall(cell.source)
+            assert found, f"{chapter.name}: a self-check cell that calls no homework.check:\n{cell.source}"
+            calls += found
+    return calls
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
+def test_every_chapter_has_a_self_checked_coding_exercise(chapter):
+    calls = self_check_calls(chapter)
+    assert calls, f"{chapter.name} has no coding exercise with a self-check"
+    source = chapter.read_text()
+    for name, function in calls:
+        assert name in NAMES, f"{chapter.name} checks {name!r}, which is not registered"
+        assert f"def {function}(" in source, f"{chapter.name}: the solution never defines {function}"
+
+
+def test_every_registered_check_is_used_by_a_chapter():
+    used = {name for chapter in CHAPTERS for name, _ in self_check_calls(chapter)}
+    assert set(NAMES) == used, f"registered but unused: {sorted(set(NAMES) - used)}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_reference_passes_its_own_check(name, capsys):
+    homework.check(name, homework._CHECKS[name].reference, cases=10, seed=3)
+    assert f"{name}: all 10 cases match" in capsys.readouterr().out
+
+
+def off_by_a_little(reference):
+    """The reference's answer, one percent too large: the kind of slip a student makes."""
+    return lambda *inputs: torch.as_tensor(reference(*inputs), dtype=torch.float64) * 1.01 + 1e-3
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_wrong_function_fails_naming_the_case_and_the_gap(name):
+    with pytest.raises(homework.CheckFailed, match=rf"{name}: case 1 of 5, inputs \(.*\): your result "
+                                                   r"differs from the reference by [0-9.e-]+"):
+        homework.check(name, off_by_a_little(homework._CHECKS[name].reference))
+
+
+def test_a_wrong_shape_is_reported():
+    def as_column(n, tau):
+        return torch.zeros(3, 1)
+    with pytest.raises(homework.CheckFailed, match=r"returned shape \(3, 1\), the reference \(\)"):
+        homework.check("orthogonal_pairs_loss", as_column)
+
+
+def test_an_unfinished_skeleton_stops_with_not_implemented():
+    def skeleton(n, tau):
+        raise NotImplementedError("exercise pipeline-ex-orthogonal: write orthogonal_pairs_loss")
+    with pytest.raises(NotImplementedError, match="write orthogonal_pairs_loss"):
+        homework.check("orthogonal_pairs_loss", skeleton)
+
+
+def test_unknown_names_and_bad_case_counts_are_refused():
+    with pytest.raises(KeyError, match="available: .*orthogonal_pairs_loss"):
+        homework.check("no_such_exercise", print)
+    with pytest.raises(ValueError, match="cases must be >= 1"):
+        homework.check("orthogonal_pairs_loss", print, cases=0)
+    with pytest.raises(ValueError, match="already registered"):
+        homework.register_check(homework._CHECKS["orthogonal_pairs_loss"])
+
+
+def test_the_instructors_page_lists_every_self_check():
+    page = (ROOT / "book" / "instructors.md").read_text()
+    missing = [name for name in NAMES if f"`{name}`" not in page]
+    assert not missing, f"book/instructors.md does not list the self-checks {missing}"
