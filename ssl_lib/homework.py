@@ -11,15 +11,14 @@ student edition) stops the check with that error, so an unfinished exercise is p
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable
-
-import math
 
 import torch
 
 from ssl_lib import firing, linear_theory, one_layer, prediction_head, sparse_coding
-from ssl_lib.losses import info_nce, uniform_loss
+from ssl_lib.losses import info_nce
 
 
 class CheckFailed(AssertionError):
@@ -171,7 +170,7 @@ register_check(SelfCheck(
 
 # --- Chapter 05 (linear theory): the closed-form contrastive estimator ----------------------
 
-def diagonal_deleted_projector(x: torch.Tensor, k: int) -> torch.Tensor:
+def _diagonal_deleted_projector_reference(x: torch.Tensor, k: int) -> torch.Tensor:
     """The projection (d, d) onto the top-k eigenvectors of the diagonal-deleted sample covariance."""
     q = linear_theory.diagonal_deleted_subspace(x, k)
     return q @ q.T
@@ -187,7 +186,7 @@ def _spiked_sample_inputs(g: torch.Generator) -> tuple[torch.Tensor, int]:
 
 register_check(SelfCheck(
     name="diagonal_deleted_projector",
-    reference=diagonal_deleted_projector,
+    reference=_diagonal_deleted_projector_reference,
     make_inputs=_spiked_sample_inputs,
     rtol=1e-5, atol=1e-6,
 ))

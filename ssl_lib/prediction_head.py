@@ -233,7 +233,11 @@ def _train_toy(config: ToyConfig, seed: int, progress: bool) -> dict:
     return out
 
 
-def learned_features(corr: torch.Tensor, threshold: float = 0.7) -> list[int | None]:
+LEARNED = 0.7
+"""A neuron has learned feature v_l when its weight on v_l (normalised or raw) reaches this."""
+
+
+def learned_features(corr: torch.Tensor, threshold: float = LEARNED) -> list[int | None]:
     """For each neuron, the feature (1 or 2) it has learned, |<w_j, v_l>| / ||w_j|| >= threshold,
     or None. corr: (m, 2)."""
     out = []
@@ -243,7 +247,7 @@ def learned_features(corr: torch.Tensor, threshold: float = 0.7) -> list[int | N
     return out
 
 
-def time_to_learn(record: dict, neuron: int, feature: int, threshold: float = 0.7) -> int | None:
+def time_to_learn(record: dict, neuron: int, feature: int, threshold: float = LEARNED) -> int | None:
     """The first recorded step at which neuron ``neuron`` (0-based) has |<w_j, v_l>| >= threshold
     for feature l = ``feature`` (1 or 2), or None if it never does. It reads the raw weight
     ``record["projection"]`` (R, m, 2), not the normalised correlation: the raw weight along v_l

@@ -48,7 +48,7 @@ def _summary(record: dict) -> dict:
     }
 
 
-def acceleration(head_run: dict, frozen_run: dict, alone_run: dict, threshold: float = 0.7) -> dict | None:
+def acceleration(head_run: dict, frozen_run: dict, alone_run: dict, threshold: float = ph.LEARNED) -> dict | None:
     """How soon the neuron that learns v2 with the head (neuron j) learns it, against two controls.
 
     ``head_run``: the off-diagonal head. ``frozen_run``: the same seed with E frozen at its initial
@@ -87,7 +87,7 @@ def prediction_head_toy(scale: str, seed: int):
     split = [t for t in timing if t is not None]
     sooner = [t["head"] is not None and (t["frozen"] is None or t["head"] < t["frozen"]) for t in split]
     measurements = {"seeds": seeds, "records": records, "summaries": summaries,
-                    "acceleration": timing, "acceleration_threshold": 0.7}
+                    "acceleration": timing, "acceleration_threshold": ph.LEARNED}
     rank_none = sum(s["effective_rank"] for s in summaries["none"]) / len(seeds)
     rank_head = sum(s["effective_rank"] for s in summaries["offdiag"]) / len(seeds)
     claims = [
@@ -108,7 +108,7 @@ def prediction_head_toy(scale: str, seed: int):
               runs_rise_then_fall=sum(rise_fall)),
         claim("head_accelerates_v2",
               "In every run that learns both features, the neuron that learns v2 gets its weight "
-              "|<w_j, v2>| to 0.7 sooner than in the same run with E frozen at I (no head: same "
+              f"|<w_j, v2>| to {ph.LEARNED:g} sooner than in the same run with E frozen at I (no head: same "
               "W(0), same batches), where it gets there later or never.",
               bool(split) and all(sooner), runs_with_both=len(split), runs_sooner=sum(sooner),
               mean_step_with_head=_mean([t["head"] for t in split]),
