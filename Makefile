@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install book notebooks student test clean
+.PHONY: install book notebooks student results test clean
 
 install: $(INSTALLED)
 
@@ -29,10 +29,18 @@ notebooks: install
 student: install
 	$(PY) tools/student_edition.py --out _build/student
 
-# The strict book build, then the unit tests and every chapter's committed notebook executed
-# by nbmake (not regenerated here, so that a stale notebook fails tests/test_colab.py).
+# The stored results the book shows: every experiment sized for SCALE, for each of SEEDS, in
+# ssl_lib/results/SCALE/ (commit them). Fresh ones are skipped; an interrupted run resumes.
+SCALE ?= medium
+SEEDS ?= 0 1
+results: install
+	$(PY) -m ssl_lib store --scale $(SCALE) --seed $(SEEDS)
+
+# The strict book build (showing the stored results), then the unit tests and every chapter's
+# committed notebook executed by nbmake with stored results off, so that every chapter's computing
+# path runs (the notebooks are not regenerated here, so that a stale one fails tests/test_colab.py).
 test: book
-	$(PY) -m pytest tests notebooks --nbmake --nbmake-timeout=1200
+	SSL_STORED_RESULTS=off $(PY) -m pytest tests notebooks --nbmake --nbmake-timeout=1200
 
 clean:
 	rm -rf _build

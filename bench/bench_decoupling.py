@@ -31,6 +31,7 @@ from bench_simclr_step import step_throughput
 from ssl_lib import firing
 from ssl_lib.data import load_cifar10
 from ssl_lib.experiments import feature_decoupling as fd
+from ssl_lib.precision import default_precision
 from ssl_lib.runtime import default_device, describe_device
 from ssl_lib.scale import by_scale
 from ssl_lib.train import build_model
@@ -70,13 +71,13 @@ def main() -> None:
     parser.add_argument("--scales", nargs="+", choices=("quick", "full"), default=("quick", "full"))
     args = parser.parse_args()
     device = default_device()
-    print(f"device: {describe_device(device)}")
+    print(f"device: {describe_device(device)}, {default_precision(device)}")
     for scale in args.scales:
         config = fd.base_config(scale)
         cut = scale == "full" and device.type == "cpu"
         if cut:
             config = replace(config, batch_size=args.cpu_full_batch)
-        rate, share = step_throughput(config, device, args.steps)
+        rate, share = step_throughput(config, device, default_precision(device), args.steps)
         print(f"{scale:5s}: SimCLR step at batch {config.batch_size}: {rate:7.0f} images/s "
               f"(augmentation {share:.0%}); {TRAININGS} trainings of {config.epochs} epochs: "
               f"about {projected_training_minutes(config, rate):.1f} min of training")

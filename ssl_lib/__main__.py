@@ -1,20 +1,29 @@
 """Command line: the same registered experiments the chapters run.
 
     python -m ssl_lib list
-    python -m ssl_lib run NAME [--scale quick|full] [--seed S] [--out DIR]
+    python -m ssl_lib run NAME [--scale quick|medium|full] [--seed S] [--out DIR]
+    python -m ssl_lib store [NAME ...] [--scale medium|full] [--seed S ...]
 
 ``run`` writes ``DIR/NAME.json`` with the measurements, the claims and the provenance, and
-prints each claim. It exits with status 0 whether or not the claims hold: a claim that does
-not hold is a finding, not a crash.
+prints each claim. ``store`` computes the results the book shows and stores them in the package
+(``ssl_lib/results/SCALE/NAME-seedS.json``; default: every experiment sized for the scale),
+skipping those that are fresh; an interrupted training resumes from its last epoch. Both exit
+with status 0 whether or not the claims hold: a claim that does not hold is a finding, not a
+crash. An error of the library (a bad setting, missing data) is printed as one line, exit 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
+
+from tqdm import tqdm
 
 from ssl_lib import experiments
+from ssl_lib.experiments.registry import STORED_SCALES
 from ssl_lib.scale import SCALES
+from ssl_lib.storage import check_writable
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,27 +33,62 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="run one experiment and save its result as JSON")
     run.add_argument("name", help="an experiment's name (see `list`)")
     run.add_argument("--scale", choices=SCALES, default=None,
-                     help="quick (CPU) or full (GPU); default: SSL_SCALE, else by hardware")
+                     help="quick (CPU/CI), medium (2 CPU cores, bfloat16) or full (GPU); default: SSL_SCALE, else by hardware")
     run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     run.add_argument("--out", default="results", help="folder for NAME.json (default: results)")
+    store = commands.add_parser("store", help="compute and store the results the book shows")
+    store.add_argument("names", nargs="*", help="experiments (default: all stored at the scale)")
+    store.add_argument("--scale", choices=STORED_SCALES, default="medium")
+    store.add_argument("--seed", type=int, nargs="+", default=[0], help="seeds (default 0)")
     args = parser.parse_args(argv)
 
     if args.command == "list":
         for name in experiments.names():
             exp = experiments.get(name)
-            print(f"{name:32s} [{exp.chapter}] {exp.summary}")
+            stored = f" stored: {', '.join(exp.stored)}" if exp.stored else ""
+            print(f"{name:32s} [{exp.chapter}]{stored} {exp.summary}")
         return 0
+    try:
+        if args.command == "run":
+            return _run(parser, args)
+        return _store(parser, args)
+    except (ValueError, KeyError, OSError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.name not in experiments.names():
         parser.error(f"no experiment called {args.name!r}; choose one of: {', '.join(experiments.names())}")
     if args.seed < 0:
         parser.error(f"--seed must be a non-negative integer, got {args.seed}")
+    check_writable(args.out, "--out")
     result = experiments.run(args.name, scale=args.scale, seed=args.seed)
     path = experiments.save(result, args.out)
     for c in result.claims:
         print(("HOLDS   " if c.held else "FAILS   ") + str(c))
-    p = result.provenance
-    print(f"scale {p['scale']}, seed {p['seed']}, {p['device']}, {p['wall_time_s']:.1f} s -> {path}")
+    print(f"{experiments.provenance_line(result)} -> {path}")
+    return 0
+
+
+def _store(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    names = args.names or [n for n in experiments.names() if args.scale in experiments.get(n).stored]
+    for name in names:
+        if name not in experiments.names():
+            parser.error(f"no experiment called {name!r}; choose one of: {', '.join(experiments.names())}")
+        if args.scale not in experiments.get(name).stored:
+            parser.error(f"{name} is not stored at the {args.scale} scale")
+    if any(seed < 0 for seed in args.seed):
+        parser.error(f"--seed must be non-negative integers, got {args.seed}")
+    jobs = [(name, seed) for seed in args.seed for name in names]
+    bar = tqdm(jobs, desc=f"store {args.scale}", unit="result")
+    for name, seed in bar:
+        bar.set_postfix_str(f"{name} seed {seed}")
+        start = time.perf_counter()
+        path, result, computed = experiments.store(name, args.scale, seed)
+        verdict = f"computed in {time.perf_counter() - start:.0f} s" if computed else "fresh, kept"
+        held = sum(c.held for c in result.claims)
+        tqdm.write(f"{path}: {verdict}; {held} of {len(result.claims)} claims hold")
     return 0
 
 

@@ -18,7 +18,6 @@ import hashlib
 import io
 import os
 import tarfile
-import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -27,6 +26,8 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import torch
 from PIL import Image
+
+from ssl_lib.storage import atomic_write
 
 CLASSES = (
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
@@ -108,7 +109,7 @@ def _load_from_mirror(mirror: Path, split: str) -> ImageSet:
             f"and SHA256SUMS, or unset it to download CIFAR-10 with torchvision"
         )
     archive = mirror / ARCHIVES[split]
-    expected = _expected_sha256(mirror / "SHA256SUMS", archive.name)
+    expected = expected_sha256(mirror / "SHA256SUMS", archive.name)
     cache = cache_dir() / f"cifar10-mirror-{split}-{expected[:16]}.npz"
     if cache.exists():
         return _read_cache(cache)
@@ -149,7 +150,7 @@ def _load_with_torchvision(split: str) -> ImageSet:
     return ImageSet(images, labels)
 
 
-def _expected_sha256(sums: Path, filename: str) -> str:
+def expected_sha256(sums: Path, filename: str) -> str:
     if not sums.is_file():
         raise DataUnavailableError(f"the mirror has no {sums.name} at {sums}; copy it with the archives")
     for line in sums.read_text().splitlines():
@@ -200,16 +201,8 @@ def _decode_archive(archive: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _write_cache(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
-    """Write the arrays to ``path`` atomically: a temporary file, then a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, images=images, labels=labels)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write the arrays to ``path`` atomically (:func:`ssl_lib.storage.atomic_write`)."""
+    atomic_write(path, lambda f: np.savez(f, images=images, labels=labels), binary=True)
 
 
 def _read_cache(path: Path) -> ImageSet:

@@ -79,7 +79,8 @@ def _check_features(features: torch.Tensor, labels: torch.Tensor, name: str) -> 
 
 
 @torch.no_grad()
-def extract_features(encoder: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+def extract_features(encoder: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, batch_size: int = 1024,
+                     precision: str | None = None) -> torch.Tensor:
     """The frozen representations ``encoder(images)``, computed in batches, in eval mode.
 
     Args:
@@ -88,12 +89,14 @@ def extract_features(encoder: Callable[[torch.Tensor], torch.Tensor], images: to
             put in eval mode for the pass, and back in its mode after.
         images: (N, 3, H, W), uint8 or float in [0, 1], on the encoder's device.
         batch_size: images per forward pass.
+        precision: the forward passes' number format (:mod:`ssl_lib.precision`; default: the
+            fastest safe one on the images' device).
 
     Returns:
-        (N, D) float32 features on the images' device. On a GPU the forward passes run in
-        bfloat16 autocast with channels-last memory.
+        (N, D) float32 features on the images' device.
     """
     from ssl_lib.augment import check_images  # the one place that validates image batches
+    from ssl_lib.precision import autocast, check_precision, memory_format
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -101,13 +104,11 @@ def extract_features(encoder: Callable[[torch.Tensor], torch.Tensor], images: to
     was_training = module.training if module is not None else False
     if module is not None:
         module.eval()
-    on_gpu = images.device.type == "cuda"
+    precision = check_precision(precision, images.device)
     out = []
     for start in range(0, images.shape[0], batch_size):
-        x = check_images(images[start:start + batch_size])
-        if on_gpu:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(images.device.type, dtype=torch.bfloat16, enabled=on_gpu):
+        x = check_images(images[start:start + batch_size]).contiguous(memory_format=memory_format(precision))
+        with autocast(precision, images.device):
             out.append(encoder(x).float())
     if module is not None:
         module.train(was_training)

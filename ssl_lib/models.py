@@ -6,6 +6,7 @@
 * :class:`AlexNetCIFAR`: the small AlexNet of Wang & Isola's reference code, whose layers
   ``conv1`` ... ``conv5``, ``fc6``, ``fc7`` can be read by name or index.
 * :func:`projection_head`: SimCLR's g, none, linear or a one-hidden-layer MLP.
+* :class:`LinearPredictor`: SimSiam's prediction head restricted to a linear map (Wen & Li 2022).
 
 Every encoder takes float images in [0, 1] of shape (N, 3, 32, 32) and normalises them itself
 (CIFAR-10 channel statistics), so callers never forget to.
@@ -14,6 +15,8 @@ Every encoder takes float images in [0, 1] of shape (N, 3, 32, 32) and normalise
 from __future__ import annotations
 
 from collections import OrderedDict
+
+import math
 
 import torch
 from torch import nn
@@ -175,3 +178,52 @@ class SSLModel(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.encoder(x)
         return h, self.head(h)
+
+
+PREDICTORS = ("none", "identity", "offdiag", "linear")
+
+
+class LinearPredictor(nn.Module):
+    """SimSiam's prediction head p = E z, restricted to a linear map, in four variants:
+
+    * ``none``: no head, p = z;
+    * ``identity``: E = I fixed (the same function as ``none``, kept as a check);
+    * ``offdiag``: E = I + O, O zero on the diagonal and initialised at 0 (Wen & Li's head);
+    * ``linear``: every entry of E trained, initialised at I.
+
+    The engine trains all parameters with one learning rate; ``lr_ratio`` multiplies the
+    gradient of E (a gradient hook), which for SGD with momentum is the same as a learning rate
+    ``lr_ratio`` times smaller (weight decay is not scaled). z: (n, dim) -> p: (n, dim).
+    """
+
+    def __init__(self, variant: str, dim: int, lr_ratio: float = 1.0):
+        super().__init__()
+        check_predictor(variant, lr_ratio)
+        self.variant = variant
+        self.register_buffer("eye", torch.eye(dim))
+        if variant in ("offdiag", "linear"):
+            start = torch.zeros(dim, dim) if variant == "offdiag" else torch.eye(dim)
+            self.weight = nn.Parameter(start)
+            if lr_ratio != 1.0:
+                self.weight.register_hook(lambda grad: grad * lr_ratio)
+
+    def matrix(self) -> torch.Tensor:
+        """E, (dim, dim)."""
+        if self.variant == "offdiag":
+            return self.eye + self.weight * (1 - self.eye)
+        if self.variant == "linear":
+            return self.weight
+        return self.eye
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return z if self.variant == "none" else z @ self.matrix().T.to(z.dtype)
+
+
+def check_predictor(variant: str, lr_ratio: float) -> None:
+    """Raise ValueError for an unknown head variant (listing the valid ones) or a head learning-rate
+    ratio that is not a finite number > 0."""
+    if variant not in PREDICTORS:
+        raise ValueError(f"unknown head variant {variant!r}; valid variants: {', '.join(PREDICTORS)}")
+    if not (isinstance(lr_ratio, (int, float)) and math.isfinite(lr_ratio) and lr_ratio > 0):
+        raise ValueError(f"head_lr_ratio (the head's learning rate over the encoder's) must be a "
+                         f"finite number > 0, got {lr_ratio!r}")

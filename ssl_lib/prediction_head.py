@@ -28,11 +28,10 @@ import math
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 from tqdm import tqdm
 
-from ssl_lib import train
 from ssl_lib.augment import bernoulli_mask
+from ssl_lib.models import PREDICTORS, LinearPredictor, check_predictor  # noqa: F401  (SimSiam's head, in models)
 from ssl_lib.runtime import seed_everything, single_thread
 
 HEADS = ("none", "offdiag", "linear")
@@ -300,77 +299,3 @@ def effective_rank(z: torch.Tensor) -> float:
     p = eig / eig.sum()
     p = p[p > 0]
     return math.exp(-(p * p.log()).sum().item())
-
-
-# ----------------------------------------------------------------------------------------------
-# SimSiam on CIFAR-10 with the head variants, as an objective of the training engine
-# ----------------------------------------------------------------------------------------------
-
-PREDICTORS = ("none", "identity", "offdiag", "linear")
-
-
-class LinearPredictor(nn.Module):
-    """SimSiam's prediction head p = E z, restricted to a linear map, in four variants:
-
-    * ``none``: no head, p = z;
-    * ``identity``: E = I fixed (the same function as ``none``, kept as a check);
-    * ``offdiag``: E = I + O, O zero on the diagonal and initialised at 0 (Wen & Li's head);
-    * ``linear``: every entry of E trained, initialised at I.
-
-    The engine trains all parameters with one learning rate; ``lr_ratio`` multiplies the
-    gradient of E (a gradient hook), which for SGD with momentum is the same as a learning rate
-    ``lr_ratio`` times smaller (weight decay is not scaled). z: (n, dim) -> p: (n, dim).
-    """
-
-    def __init__(self, variant: str, dim: int, lr_ratio: float = 1.0):
-        super().__init__()
-        check_predictor(variant, lr_ratio)
-        self.variant = variant
-        self.register_buffer("eye", torch.eye(dim))
-        if variant in ("offdiag", "linear"):
-            start = torch.zeros(dim, dim) if variant == "offdiag" else torch.eye(dim)
-            self.weight = nn.Parameter(start)
-            if lr_ratio != 1.0:
-                self.weight.register_hook(lambda grad: grad * lr_ratio)
-
-    def matrix(self) -> torch.Tensor:
-        """E, (dim, dim)."""
-        if self.variant == "offdiag":
-            return self.eye + self.weight * (1 - self.eye)
-        if self.variant == "linear":
-            return self.weight
-        return self.eye
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return z if self.variant == "none" else z @ self.matrix().T.to(z.dtype)
-
-
-def check_predictor(variant: str, lr_ratio: float) -> None:
-    """Raise ValueError for an unknown head variant (listing the valid ones) or a head learning-rate
-    ratio that is not a finite number > 0."""
-    if variant not in PREDICTORS:
-        raise ValueError(f"unknown head variant {variant!r}; valid variants: {', '.join(PREDICTORS)}")
-    if not (isinstance(lr_ratio, (int, float)) and math.isfinite(lr_ratio) and lr_ratio > 0):
-        raise ValueError(f"head_lr_ratio (the head's learning rate over the encoder's) must be a "
-                         f"finite number > 0, got {lr_ratio!r}")
-
-
-def _predictor_extras(config, z_dim: int) -> dict[str, nn.Module]:
-    options = config.objective_options
-    return {"predictor": LinearPredictor(options.get("predictor", "offdiag"), z_dim,
-                                         options.get("head_lr_ratio", 1.0))}
-
-
-def simsiam_loss(model, view1: torch.Tensor, view2: torch.Tensor, labels: torch.Tensor, config) -> torch.Tensor:
-    """SimSiam (Chen & He 2021) with the head variant of ``config.objective_options``:
-    L = -(cos(p1, sg z2) + cos(p2, sg z1)) / 2, p = E z. Both views pass as one batch."""
-    _, z = model(torch.cat([view1, view2]))
-    z = z.float()
-    p = model.extras["predictor"](z)
-    z1, z2 = z.detach().chunk(2)
-    p1, p2 = p.chunk(2)
-    cos = nn.functional.cosine_similarity
-    return -(cos(p1, z2, dim=1).mean() + cos(p2, z1, dim=1).mean()) / 2
-
-
-train.register_objective("simsiam_head", simsiam_loss, extras=_predictor_extras)

@@ -50,3 +50,14 @@ def single_thread() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(threads)
+
+
+def describe_setup(scale: str) -> str:
+    """What a chapter prints first: its scale, device, precision and whether stored results are shown."""
+    from ssl_lib.precision import default_precision
+    from ssl_lib.scale import ENV_VAR, SCALES, STORED_ENV, stored_results_enabled
+
+    stored = "shown where fresh" if stored_results_enabled() else f"off ({STORED_ENV}=off): every result is computed"
+    return (f"scale: {scale} (set {ENV_VAR} to one of {', '.join(SCALES)} to choose)\n"
+            f"device: {describe_device()}; training precision: {default_precision(default_device())}\n"
+            f"stored results: {stored}")

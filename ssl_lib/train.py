@@ -1,18 +1,18 @@
 """The training engine of the CIFAR-10 chapters: one loop, pluggable objectives, cached results.
 
 A run is described by a :class:`TrainConfig`, a frozen dataclass holding every setting that
-changes what is learned. :func:`train` returns the saved result of a run whose configuration
-hashes to the same key, or trains it:
+changes what is learned. :func:`train` returns the saved result of a run with the same key
+(:func:`config_key`), or trains it, in the steps of :func:`train`:
 
-* data: a class-balanced subset of the CIFAR-10 training set, held on the device as uint8;
-  views made by :func:`ssl_lib.augment.two_views` on the device;
-* the objective: a registered :class:`Objective` (``simclr`` by default, NT-Xent on z by
-  :func:`ssl_lib.losses.info_nce`); later chapters register their own with
-  :func:`register_objective` (supervised cross-entropy, alignment + uniformity, SimSiam);
-* optimisation: SGD with momentum (or AdamW), linear warm-up then a cosine learning-rate
-  schedule, bfloat16 autocast and channels-last memory on a GPU;
-* evaluation every ``eval_every`` epochs: weighted kNN and a linear probe on h, on held-out
-  test images;
+* set-up (:func:`setup`): the model, a class-balanced subset of the CIFAR-10 training set held
+  on the device as uint8, the optimiser and the evaluation split (:func:`eval_images`);
+* training steps (:func:`train_step`): two views made on the device by
+  :func:`ssl_lib.augment.two_views`, the loss of a registered objective
+  (:mod:`ssl_lib.objectives`), in the precision of :mod:`ssl_lib.precision` (bfloat16 autocast
+  with channels-last memory where the hardware has it); SGD with momentum (or AdamW), linear
+  warm-up then a cosine learning-rate schedule;
+* evaluation every ``eval_every`` epochs (:func:`evaluate_model`): weighted kNN and a linear
+  probe on h, in float32, on held-out test images;
 * a checkpoint after every epoch (an interrupted run resumes where it stopped) and the result
   stored under ``ssl_lib.data.cache_dir()/runs/<key>/``, all written atomically.
 """
@@ -20,28 +20,26 @@ hashes to the same key, or trains it:
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
+import io
 import math
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
-from torch import nn
 from tqdm import tqdm
 
 from ssl_lib import augment as aug
 from ssl_lib import models
-from ssl_lib.data import MIRROR_ENV, ImageSet, cache_dir, load_cifar10
+from ssl_lib import precision as prec
+from ssl_lib.data import CACHE_ENV, MIRROR_ENV, ImageSet, cache_dir, load_cifar10
 from ssl_lib.evaluate import extract_features, knn_accuracy, linear_probe_accuracy
-from ssl_lib.losses import info_nce
+from ssl_lib.objectives import OBJECTIVES, Objective, check_options
 from ssl_lib.runtime import default_device, describe_device, seed_everything
+from ssl_lib.storage import atomic_write, check_writable, code_fingerprint, data_identity, key_of
 
-ENGINE_VERSION = 1  # bump when a change to this module changes what a configuration learns
 OPTIMIZERS = ("sgd", "adamw")
 
 
@@ -102,6 +100,7 @@ class TrainConfig:
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
         self.augmentation()  # validates the preset name and the overrides
+        check_options(self.objective, self.objective_options)
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 2:
             raise ValueError(
                 f"batch_size must be an integer >= 2 (NT-Xent needs a negative for each view), "
@@ -136,69 +135,14 @@ class TrainConfig:
 
 
 def config_key(config: TrainConfig) -> str:
-    """A 16-hex-digit hash of every field of ``config`` and of :data:`ENGINE_VERSION`."""
-    text = json.dumps({"engine": ENGINE_VERSION, **asdict(config)}, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    """A 16-hex-digit hash naming the run of ``config``: every field, the resolved augmentation
+    settings, the data's identity and the engine's code fingerprint (:mod:`ssl_lib.storage`)."""
+    return key_of(asdict(config), asdict(config.augmentation()), data_identity(), code_fingerprint())
 
 
 def run_dir(config: TrainConfig) -> Path:
     """Where the run of ``config`` keeps its checkpoint and result."""
     return cache_dir() / "runs" / config_key(config)
-
-
-# ----------------------------------------------------------------------------------------------
-# Objectives: how a batch of views becomes a loss
-# ----------------------------------------------------------------------------------------------
-
-LossFn = Callable[[models.SSLModel, torch.Tensor, "torch.Tensor | None", torch.Tensor, TrainConfig], torch.Tensor]
-
-
-@dataclass(frozen=True)
-class Objective:
-    """A training objective.
-
-    Attributes:
-        name: its registered name, used in :class:`TrainConfig`.
-        loss: ``loss(model, view1, view2, labels, config) -> scalar``; ``view2`` is None when
-            ``views == 1``. ``model(x)`` returns ``(h, z)``; modules of ``extras`` are in
-            ``model.extras``.
-        views: how many augmented views of each image a step needs (1 or 2).
-        extras: ``extras(config, z_dim) -> {name: module}``, further trainable modules
-            (a SimSiam predictor, a classifier), or None.
-    """
-
-    name: str
-    loss: LossFn
-    views: int = 2
-    extras: Callable[[TrainConfig, int], dict[str, nn.Module]] | None = None
-
-
-OBJECTIVES: dict[str, Objective] = {}
-
-
-def register_objective(name: str, loss: LossFn, views: int = 2,
-                       extras: Callable[[TrainConfig, int], dict[str, nn.Module]] | None = None) -> Objective:
-    """Register a training objective under ``name`` (see :class:`Objective`) and return it."""
-    if name in OBJECTIVES:
-        raise ValueError(f"an objective called {name!r} is already registered")
-    if views not in (1, 2):
-        raise ValueError(f"views must be 1 or 2, got {views}")
-    OBJECTIVES[name] = Objective(name, loss, views, extras)
-    return OBJECTIVES[name]
-
-
-def simclr_loss(model: models.SSLModel, view1: torch.Tensor, view2: torch.Tensor,
-                labels: torch.Tensor, config: TrainConfig) -> torch.Tensor:
-    """SimCLR: NT-Xent (:func:`ssl_lib.losses.info_nce`) between the projections z of the views.
-
-    Both views go through the network as one batch of 2N, so batch norm sees them together.
-    """
-    _, z = model(torch.cat([view1, view2]))
-    z1, z2 = z.float().chunk(2)
-    return info_nce(z1, z2, config.temperature)
-
-
-register_objective("simclr", simclr_loss)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -225,7 +169,8 @@ class TrainResult:
         model: the trained :class:`ssl_lib.models.SSLModel` (eval mode, on the device).
         history: per evaluation: ``epoch``, ``knn``, ``probe``; per epoch: ``loss``,
             ``images_per_s``, ``epoch_s``, ``augment_share`` (share of step time in augmentation).
-        wall_s: training time; ``device``: where it trained; ``from_cache``: loaded, not trained.
+        wall_s: training time; ``device``: where it trained; ``precision``: its number format;
+            ``from_cache``: loaded, not trained.
     """
 
     config: TrainConfig
@@ -234,6 +179,7 @@ class TrainResult:
     history: dict[str, list]
     wall_s: float
     device: str
+    precision: str
     from_cache: bool = False
 
     @property
@@ -263,31 +209,112 @@ def _cifar10(split: str, cache: str, mirror: str | None) -> ImageSet:
     return load_cifar10(split)
 
 
+def evaluation_set(config: TrainConfig, split: str) -> ImageSet:
+    """The evaluation split, defined once for the engine and every experiment: the kNN bank and
+    probe training set (``split="train"``: ``bank_per_class`` images per class) or the test set
+    (``"test"``: ``test_per_class``), a class-balanced subset drawn with seed 0 (None: all images),
+    in the mirror's order."""
+    per_class = config.bank_per_class if split == "train" else config.test_per_class
+    data = cifar10(split)
+    return data.subset(per_class, seed=0) if per_class else data
+
+
 def eval_images(config: TrainConfig, device: torch.device):
-    """The images and labels evaluation uses: (bank images, bank labels, test images, test labels),
-    resized to the run's image size, float in [0, 1], on ``device``."""
-    size = config.augmentation().size
-    as_eval = aug.preset("none", size=size)
+    """The images and labels evaluation uses (:func:`evaluation_set`): (bank images, bank labels,
+    test images, test labels), resized to the run's image size, float in [0, 1], on ``device``."""
+    as_eval = aug.preset("none", size=config.augmentation().size)
     out = []
-    for split, per_class in (("train", config.bank_per_class), ("test", config.test_per_class)):
-        data = cifar10(split)
-        data = data.subset(per_class, seed=0) if per_class else data
-        images, labels = data.tensors(device)
+    for split in ("train", "test"):
+        images, labels = evaluation_set(config, split).tensors(device)
         out += [aug.augment(images, as_eval), labels]
     return tuple(out)
 
 
-def evaluate_model(model: models.SSLModel, bank_x, bank_y, test_x, test_y, k: int = 200
-                   ) -> tuple[float, float]:
-    """kNN accuracy and linear-probe accuracy of the representation h on the test images."""
-    bank_f = extract_features(model.encoder, bank_x)
-    test_f = extract_features(model.encoder, test_x)
+def evaluate_model(model: models.SSLModel, bank_x, bank_y, test_x, test_y, k: int = 200,
+                   precision: str | None = None) -> tuple[float, float]:
+    """kNN accuracy and linear-probe accuracy of the representation h on the test images
+    (features extracted in ``precision``, scored in float32)."""
+    bank_f = extract_features(model.encoder, bank_x, precision=precision)
+    test_f = extract_features(model.encoder, test_x, precision=precision)
     return (knn_accuracy(bank_f, bank_y, test_f, test_y, k=k),
             linear_probe_accuracy(bank_f, bank_y, test_f, test_y))
 
 
+@dataclass
+class Run:
+    """Everything a training run holds while it trains (built by :func:`setup`)."""
+
+    config: TrainConfig
+    device: torch.device
+    precision: str
+    objective: Objective
+    model: models.SSLModel
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    generator: torch.Generator
+    images: torch.Tensor
+    labels: torch.Tensor
+    augmentation: aug.ImageAugment
+    steps_per_epoch: int
+    peak_lr: float
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps_per_epoch * self.config.epochs
+
+    @property
+    def warmup_steps(self) -> int:
+        return round(self.config.warmup_epochs * self.steps_per_epoch)
+
+
+def setup(config: TrainConfig, device: torch.device | str | None = None, precision: str | None = None) -> Run:
+    """A freshly initialised run of ``config``: model, training images, optimiser, generator."""
+    device = torch.device(device) if device is not None else default_device()
+    precision = prec.check_precision(precision, device)
+    generator = seed_everything(config.seed)
+    model = build_model(config).to(device).to(memory_format=prec.memory_format(precision))
+    data = cifar10("train")
+    data = data.subset(config.train_per_class, seed=0) if config.train_per_class else data
+    images, labels = data.tensors(device)
+    peak_lr = config.lr * config.batch_size / 256
+    if config.optimizer == "sgd":
+        optimizer = torch.optim.SGD(model.parameters(), lr=peak_lr, momentum=config.momentum,
+                                    weight_decay=config.weight_decay)
+    else:
+        optimizer = torch.optim.AdamW(model.parameters(), lr=peak_lr, weight_decay=config.weight_decay)
+    return Run(config, device, precision, OBJECTIVES[config.objective], model, optimizer,
+               prec.grad_scaler(precision, device), generator, images, labels, config.augmentation(),
+               len(images) // config.batch_size, peak_lr)
+
+
+def train_step(run: Run, batch: torch.Tensor, step: int) -> tuple[torch.Tensor, float]:
+    """One optimiser step on the images ``batch`` (indices) at global step ``step``.
+
+    Returns the loss (a detached float32 scalar) and the seconds spent making the views.
+    """
+    for group in run.optimizer.param_groups:
+        group["lr"] = cosine_lr(step, run.total_steps, run.warmup_steps, run.peak_lr)
+    start = time.perf_counter()
+    if run.objective.views == 2:
+        views = aug.two_views(run.images[batch], run.augmentation, run.generator)
+    else:
+        views = aug.augment(run.images[batch], run.augmentation, run.generator), None
+    view1, view2 = (None if v is None else v.contiguous(memory_format=prec.memory_format(run.precision))
+                    for v in views)
+    if run.device.type == "cuda":
+        torch.cuda.synchronize()
+    augment_seconds = time.perf_counter() - start
+    with prec.autocast(run.precision, run.device):
+        loss = run.objective.loss(run.model, view1, view2, run.labels[batch], run.config)
+    run.optimizer.zero_grad(set_to_none=True)
+    run.scaler.scale(loss).backward()
+    run.scaler.step(run.optimizer)
+    run.scaler.update()
+    return loss.detach().float(), augment_seconds
+
+
 def train(config: TrainConfig, device: torch.device | str | None = None, *, cache: bool = True,
-          progress: bool = True, max_steps: int | None = None) -> TrainResult:
+          progress: bool = True, max_steps: int | None = None, precision: str | None = None) -> TrainResult:
     """Return the saved result of ``config`` if there is one, else train it (resuming a checkpoint).
 
     Args:
@@ -298,77 +325,43 @@ def train(config: TrainConfig, device: torch.device | str | None = None, *, cach
         progress: show a tqdm bar with the loss and the throughput.
         max_steps: stop after this many optimiser steps (to exercise a configuration cheaply;
             such a run is never stored).
+        precision: ``bfloat16``, ``float16`` or ``float32`` (default: by hardware,
+            :func:`ssl_lib.precision.default_precision`).
     """
-    device = torch.device(device) if device is not None else default_device()
+    store = cache and max_steps is None
+    if store:
+        check_writable(cache_dir(), CACHE_ENV)
     folder = run_dir(config)
     result_path, checkpoint_path = folder / "result.pt", folder / "checkpoint.pt"
-    store = cache and max_steps is None
     if store and result_path.exists():
         return load_result(result_path, device)
 
-    objective = OBJECTIVES[config.objective]
-    g = seed_everything(config.seed)
-    model = build_model(config).to(device)
-    on_gpu = device.type == "cuda"
-    if on_gpu:
-        model = model.to(memory_format=torch.channels_last)
-    data = cifar10("train")
-    data = data.subset(config.train_per_class, seed=0) if config.train_per_class else data
-    images, labels = data.tensors(device)
-    bank_x, bank_y, test_x, test_y = eval_images(config, device)
-    augmentation = config.augmentation()
-
-    peak_lr = config.lr * config.batch_size / 256
-    if config.optimizer == "sgd":
-        optimizer = torch.optim.SGD(model.parameters(), lr=peak_lr, momentum=config.momentum,
-                                    weight_decay=config.weight_decay)
-    else:
-        optimizer = torch.optim.AdamW(model.parameters(), lr=peak_lr, weight_decay=config.weight_decay)
-    steps_per_epoch = len(images) // config.batch_size
-    total_steps = steps_per_epoch * config.epochs
-    warmup_steps = round(config.warmup_epochs * steps_per_epoch)
-
+    run = setup(config, device, precision)
+    bank_x, bank_y, test_x, test_y = eval_images(config, run.device)
     history: dict[str, list] = {k: [] for k in
                                 ("epoch", "knn", "probe", "loss", "images_per_s", "epoch_s", "augment_share")}
     start_epoch, wall = 0, 0.0
     if store and checkpoint_path.exists():
-        state = torch.load(checkpoint_path, map_location=device, weights_only=False)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        g.set_state(state["generator"])
-        history, start_epoch, wall = state["history"], state["epoch"], state["wall_s"]
-    elif config.eval_every:  # the random encoder, epoch 0
-        model.eval()
-        knn, probe = evaluate_model(model, bank_x, bank_y, test_x, test_y, config.knn_k)
-        history["epoch"].append(0), history["knn"].append(knn), history["probe"].append(probe)
+        history, start_epoch, wall = _resume(run, checkpoint_path)
 
-    bar = tqdm(total=total_steps, initial=start_epoch * steps_per_epoch, disable=not progress,
-               desc=f"{config.objective} {config.encoder}", unit="step", mininterval=1.0)
-    step = start_epoch * steps_per_epoch
+    def evaluate(epoch: int) -> None:
+        run.model.eval()
+        knn, probe = evaluate_model(run.model, bank_x, bank_y, test_x, test_y, config.knn_k, run.precision)
+        history["epoch"].append(epoch), history["knn"].append(knn), history["probe"].append(probe)
+
+    if start_epoch == 0 and config.eval_every:
+        evaluate(0)  # the random encoder
+    bar = tqdm(total=run.total_steps, initial=start_epoch * run.steps_per_epoch, disable=not progress,
+               desc=f"{config.objective} {config.encoder} ({run.precision})", unit="step", mininterval=1.0)
+    step = start_epoch * run.steps_per_epoch
     for epoch in range(start_epoch, config.epochs):
-        model.train()
+        run.model.train()
         epoch_start, augment_time, losses = time.perf_counter(), 0.0, []
-        order = torch.randperm(len(images), generator=g).to(device)
-        for i in range(steps_per_epoch):
-            for group in optimizer.param_groups:
-                group["lr"] = cosine_lr(step, total_steps, warmup_steps, peak_lr)
-            batch = order[i * config.batch_size:(i + 1) * config.batch_size]
-            t0 = time.perf_counter()
-            if objective.views == 2:
-                view1, view2 = aug.two_views(images[batch], augmentation, g)
-            else:
-                view1, view2 = aug.augment(images[batch], augmentation, g), None
-            if on_gpu:
-                view1 = view1.contiguous(memory_format=torch.channels_last)
-                view2 = view2.contiguous(memory_format=torch.channels_last) if view2 is not None else None
-                torch.cuda.synchronize()
-            augment_time += time.perf_counter() - t0
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=on_gpu):
-                loss = objective.loss(model, view1, view2, labels[batch], config)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.detach())
+        order = torch.randperm(len(run.images), generator=run.generator).to(run.device)
+        for i in range(run.steps_per_epoch):
+            loss, seconds = train_step(run, order[i * config.batch_size:(i + 1) * config.batch_size], step)
+            losses.append(loss)
+            augment_time += seconds
             step += 1
             bar.update(1)
             if max_steps is not None and step >= max_steps:
@@ -385,24 +378,33 @@ def train(config: TrainConfig, device: torch.device | str | None = None, *, cach
         bar.set_postfix(loss=f"{epoch_loss:.3f}", img_s=f"{history['images_per_s'][-1]:.0f}")
         last = epoch + 1 == config.epochs or (max_steps is not None and step >= max_steps)
         if (config.eval_every and (epoch + 1) % config.eval_every == 0) or last:
-            model.eval()
-            knn, probe = evaluate_model(model, bank_x, bank_y, test_x, test_y, config.knn_k)
-            history["epoch"].append(epoch + 1), history["knn"].append(knn), history["probe"].append(probe)
+            evaluate(epoch + 1)
         if last:
             break
         if store:
-            _atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                          "generator": g.get_state(), "history": history, "epoch": epoch + 1,
-                          "wall_s": wall}, checkpoint_path)
+            _save({"model": run.model.state_dict(), "optimizer": run.optimizer.state_dict(),
+                   "scaler": run.scaler.state_dict(), "generator": run.generator.get_state(),
+                   "history": history, "epoch": epoch + 1, "wall_s": wall}, checkpoint_path)
     bar.close()
-    model.eval()
-    result = TrainResult(config, config_key(config), model, history, wall, describe_device(device))
+    run.model.eval()
+    result = TrainResult(config, config_key(config), run.model, history, wall, describe_device(run.device),
+                         run.precision)
     if store:
-        _atomic_save({"config": asdict(config), "key": result.key, "model": model.state_dict(),
-                      "history": history, "wall_s": wall, "device": result.device}, result_path)
-        (folder / "config.json").write_text(json.dumps(asdict(config), indent=1, sort_keys=True))
+        _save({"config": asdict(config), "key": result.key, "model": run.model.state_dict(),
+               "history": history, "wall_s": wall, "device": result.device, "precision": run.precision},
+              result_path)
         checkpoint_path.unlink(missing_ok=True)
     return result
+
+
+def _resume(run: Run, checkpoint_path: Path) -> tuple[dict[str, list], int, float]:
+    """Load the checkpoint into ``run``; return its history, the next epoch and the time so far."""
+    state = torch.load(checkpoint_path, map_location=run.device, weights_only=False)
+    run.model.load_state_dict(state["model"])
+    run.optimizer.load_state_dict(state["optimizer"])
+    run.scaler.load_state_dict(state["scaler"])
+    run.generator.set_state(state["generator"])
+    return state["history"], state["epoch"], state["wall_s"]
 
 
 def load_result(path: str | os.PathLike, device: torch.device | str | None = None) -> TrainResult:
@@ -414,17 +416,11 @@ def load_result(path: str | os.PathLike, device: torch.device | str | None = Non
     model.load_state_dict(state["model"])
     model.eval()
     return TrainResult(config, state["key"], model, state["history"], state["wall_s"], state["device"],
-                       from_cache=True)
+                       state["precision"], from_cache=True)
 
 
-def _atomic_save(obj: Any, path: Path) -> None:
-    """``torch.save`` to a temporary file in the same folder, then rename: never half-written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _save(obj: Any, path: Path) -> None:
+    """``torch.save`` through :func:`ssl_lib.storage.atomic_write`: never half-written."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic_write(path, lambda f: f.write(buffer.getvalue()), binary=True)

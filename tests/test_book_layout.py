@@ -59,7 +59,8 @@ CHAPTERS = notebooks.chapter_notebooks()
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
 def test_chapter_shape(chapter):
     text = chapter.read_text()
-    assert "current_scale()" in text, f"{chapter.name} does not print the scale it runs at"
+    assert "current_scale()" in text and "describe_setup(scale)" in text, (
+        f"{chapter.name} does not print the scale, device and precision it runs at")
     assert "Open in Colab" in text, f"{chapter.name} has no 'Open in Colab' link"
     assert '"google.colab" in sys.modules' in text, f"{chapter.name} has no Colab-only setup cell"
     for section in ("## Overview", "## Summary", "## Exercises"):

@@ -95,4 +95,4 @@ def test_cached_run_computes_once_per_code_version(tmp_path, monkeypatch):
     experiments.cached_run("nt_xent_toy", scale="quick", seed=4)        # another seed: computed
     assert len(calls) == 2
     stored = list((tmp_path / "results").rglob("*.json"))
-    assert len(stored) == 2 and all(registry.code_fingerprint()[:16] in str(p) for p in stored)
+    assert len(stored) == 2 and all(registry.experiment_fingerprint("nt_xent_toy") in str(p) for p in stored)

@@ -13,6 +13,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 import notebooks  # noqa: E402
 import student_edition as se  # noqa: E402
+from test_colab import myst_leftovers  # noqa: E402
 
 CHAPTERS = notebooks.chapter_notebooks()
 HEADER = "---\njupytext:\n  text_representation:\n    format_name: myst\nkernelspec:\n  name: python3\n  display_name: Python 3\n---\n"
@@ -73,6 +74,16 @@ def test_student_edition_hides_solutions_and_pastes_back(chapter):
     pasted = se.paste_solutions(student, chapter)
     assert [c.source for c in pasted.cells if c.cell_type == "code"] == \
         [c.source for c in original.cells if c.cell_type == "code"]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
+def test_student_edition_reads_as_a_notebook_with_its_skeletons_in_view(chapter):
+    student = se.student_notebook(chapter)
+    assert myst_leftovers(student) == [], f"{chapter.name}: the student edition shows MyST as text"
+    text = "\n".join(c.source for c in student.cells if c.cell_type == "markdown")
+    assert "**Exercise 1**" in text and "**Your solution to Exercise 1**" in text and "<details>" not in text
+    assert not any("cellView" in c.metadata for c in student.cells), "a skeleton is collapsed"
+    assert student.metadata["accelerator"] == "GPU"
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])

@@ -1,5 +1,5 @@
 """The training engine: configuration checks, the cache key, the schedule, cache-or-train,
-resuming from a checkpoint, pluggable objectives."""
+resuming from a checkpoint, pluggable objectives, precision."""
 
 import dataclasses
 import os
@@ -9,7 +9,9 @@ import torch
 from torch import nn
 
 from ssl_lib import train as engine
-from ssl_lib.train import TrainConfig, config_key, cosine_lr, register_objective, run_dir, simclr_loss, train
+from ssl_lib import augment, storage
+from ssl_lib.objectives import register_objective, simclr_loss
+from ssl_lib.train import TrainConfig, config_key, cosine_lr, run_dir, setup, train, train_step
 
 pytestmark = pytest.mark.skipif(not os.environ.get("SSL_LIB_CIFAR10") and not os.path.isdir(
     os.path.expanduser("~/.cache/ssl_lib")), reason="needs CIFAR-10 (set SSL_LIB_CIFAR10)")
@@ -39,6 +41,9 @@ def cache(tmp_path, monkeypatch):
     (dict(encoder="vgg"), "encoder"), (dict(head="deep"), "head"), (dict(optimizer="lamb"), "optimizer"),
     (dict(augment="strong"), "valid presets"), (dict(augment_overrides={"flip": 2.0}), "flip"),
     (dict(train_per_class=0), "train_per_class"), (dict(momentum=1.0), "momentum"),
+    (dict(objective="align_uniform", objective_options={"align_wieght": 2}), "align_wieght"),
+    (dict(objective="simclr", objective_options={"t": 2}), "simclr"),
+    (dict(objective="simsiam_head", objective_options={"predictor": "mlp"}), "head variant"),
 ])
 def test_bad_configurations_name_the_setting(changes, name):
     with pytest.raises(ValueError, match=name):
@@ -53,6 +58,44 @@ def test_key_changes_with_every_setting():
                          ("augment_overrides", {"size": 16}), ("encoder_kwargs", {"width": 8}), ("lr", 2e-3)]:
         keys.add(config_key(dataclasses.replace(config, **{field: value})))
     assert len(keys) == 7 and config_key(config) not in keys
+
+
+def test_key_follows_the_resolved_augmentation_not_its_name(monkeypatch):
+    """A preset whose settings change (here: no more colour jitter) names another run."""
+    before = config_key(tiny())
+    real = augment.preset
+    monkeypatch.setattr(augment, "preset", lambda name, **kw: dataclasses.replace(real(name, **kw), jitter=0.0))
+    assert config_key(tiny()) != before
+
+
+def test_key_follows_the_code_and_the_data(monkeypatch):
+    before = config_key(tiny())
+    monkeypatch.setattr(engine, "code_fingerprint", lambda: "0" * 16)
+    assert config_key(tiny()) != before
+    monkeypatch.undo()
+    monkeypatch.setattr(engine, "data_identity", lambda: "torchvision")
+    assert config_key(tiny()) != before
+
+
+def test_code_fingerprint_ignores_docstrings_and_comments_only(tmp_path, monkeypatch):
+    module = tmp_path / "fake_augment.py"
+    monkeypatch.setattr(storage, "_source_path", lambda name: module if name == "ssl_lib.fake" else None)
+
+    def fingerprint(source: str) -> str:
+        module.write_text(source)
+        storage._module_code.cache_clear()
+        return storage.code_fingerprint(["ssl_lib.fake"])
+
+    original = fingerprint('"""Views."""\ndef augment(x):\n    """Make a view."""\n    return x * 2\n')
+    assert fingerprint('"""Other words."""\ndef augment(x):\n    # a comment\n    return x * 2\n') == original
+    assert fingerprint('"""Views."""\ndef augment(x):\n    """Make a view."""\n    return x * 0\n') != original
+    storage._module_code.cache_clear()
+
+
+def test_the_engine_fingerprint_covers_what_decides_a_run():
+    for module in ("ssl_lib.train", "ssl_lib.augment", "ssl_lib.models", "ssl_lib.losses",
+                   "ssl_lib.objectives", "ssl_lib.evaluate", "ssl_lib.data"):
+        assert module in storage.ENGINE_MODULES
 
 
 def test_cosine_schedule():
@@ -122,6 +165,24 @@ def test_a_pluggable_one_view_objective_with_extras(cache):
     result = train(tiny(objective="test_supervised", epochs=3), progress=False, cache=False)
     assert "classifier" in result.model.extras
     assert result.history["loss"][-1] < result.history["loss"][0]
+
+
+def test_a_bfloat16_step_and_a_float32_step_give_close_losses(cache):
+    """From the same state and the same batch, the two precisions' NT-Xent losses agree to 2%
+    (bfloat16 keeps 8 bits of mantissa; the loss itself is computed in float32)."""
+    config = tiny(encoder_kwargs={"width": 16}, augment_overrides={"size": 16})
+    batch = torch.arange(16)
+    losses = {p: train_step(setup(config, "cpu", p), batch, step=0)[0].item() for p in ("float32", "bfloat16")}
+    assert losses["bfloat16"] == pytest.approx(losses["float32"], rel=0.02)
+
+
+def test_precision_is_recorded_and_checked(cache):
+    result = train(tiny(epochs=1), progress=False, cache=False, precision="float32")
+    assert result.precision == "float32"
+    with pytest.raises(ValueError, match="float16.*CUDA"):
+        setup(tiny(), "cpu", "float16")
+    with pytest.raises(ValueError, match="precision"):
+        setup(tiny(), "cpu", "fp8")
 
 
 def test_register_objective_checks():

@@ -6,17 +6,27 @@ their conversion to ``.ipynb`` with Jupytext.
 The notebooks in ``notebooks/`` are what each chapter's "Open in Colab" link opens (Colab cannot
 read MyST Markdown) and what nbmake executes in the tests. They are committed without outputs;
 ``tests/test_colab.py`` fails when one is stale, so run this after editing a chapter.
+
+Each notebook is the chapter cell for cell: its code cells byte for byte, the first of them the
+Colab setup cell (:data:`SETUP_CELL`); its Markdown cells rewritten as plain notebook Markdown, its
+solutions collapsed and a GPU asked of Colab, by ``tools/myst_markdown.py`` (:func:`readable`,
+which the student edition uses too), with the references of every page of the toc
+(:func:`toc_references`). A chapter whose MyST cannot be converted stops the conversion with an
+error naming it.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import sys
 from pathlib import Path
 
 import jupytext
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from myst_markdown import ROOT, ConversionError, References, book_references, readable, repository
+
 TOC = ROOT / "_toc.yml"
 BOOK = ROOT / "book"
 NOTEBOOKS = ROOT / "notebooks"
@@ -33,12 +43,6 @@ if "google.colab" in sys.modules:
                     f"ssl_lib @ {{repo}}"], check=True)
 import ssl_lib
 print(f"device: {{ssl_lib.describe_device()}}")"""
-
-
-def repository() -> tuple[str, str]:
-    """The book's repository URL and branch, from ``_config.yml``."""
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
-    return config["url"].rstrip("/"), config.get("branch", "main")
 
 
 def setup_cell() -> str:
@@ -72,6 +76,7 @@ def toc_files(toc_path: Path = TOC) -> list[Path]:
 
 
 def _resolve(entry: str, root: Path) -> Path:
+    """The file a toc entry names: its suffix given, else the ``.md`` or ``.ipynb`` that exists."""
     path = root / entry
     if path.suffix:
         return path
@@ -94,10 +99,17 @@ def chapter_notebooks(toc_path: Path = TOC) -> list[Path]:
     return [p for p in toc_files(toc_path) if is_notebook(p)]
 
 
+@functools.cache
+def toc_references() -> References:
+    """What the chapters' references can point to: every page of the toc, and the bibliography."""
+    return book_references(toc_files())
+
+
 def as_notebook(chapter: Path):
-    """The chapter as an ``nbformat`` notebook, without outputs, its cells numbered ``cell-<i>``
-    (fixed ids, so that regenerating an unchanged chapter changes nothing)."""
-    notebook = jupytext.read(chapter)
+    """The chapter as an ``nbformat`` notebook that reads as one (:func:`readable`), without
+    outputs, its cells numbered ``cell-<i>`` (fixed ids, so that regenerating an unchanged chapter
+    changes nothing)."""
+    notebook = readable(jupytext.read(chapter), chapter, toc_references())
     for number, cell in enumerate(notebook.cells):
         cell.id = f"cell-{number}"
     return notebook
@@ -120,5 +132,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=NOTEBOOKS)
     args = parser.parse_args()
-    for path in convert(args.out):
+    try:
+        paths = convert(args.out)
+    except ConversionError as error:
+        sys.exit(f"notebooks: {error}")
+    for path in paths:
         print(f"converted {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")

@@ -10,6 +10,9 @@ In each solution (the code and text between ``{solution-start} LABEL`` and ``{so
 * a cell tagged ``self-check`` is kept as it is: it compares the student's function with the
   library's reference (``ssl_lib.homework.check``) and stops while the skeleton is unfinished.
 
+The Markdown is then converted as for the chapters' notebooks (``myst_markdown.readable``):
+citations, references, admonitions and exercise titles, with the prompts and skeletons left in view.
+
 Cells after an exercise use the library's reference implementation, never a solution's names, so an
 unfinished exercise does not break the rest of the chapter. Each cell that should stop with
 ``NotImplementedError`` in the student edition carries ``metadata["student_edition"]["expect"]``;
@@ -35,6 +38,7 @@ import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import notebooks  # noqa: E402  (tools/notebooks.py)
+from myst_markdown import ROOT, ConversionError, readable  # noqa: E402
 
 KEY = "student_edition"
 STOPS = "NotImplementedError"
@@ -112,7 +116,7 @@ def _directive_label(lines: list[str], start: int, fence: str) -> str | None:
 
 
 def student_notebook(path: Path) -> nbformat.NotebookNode:
-    """The student edition of the chapter at ``path``, cell for cell."""
+    """The student edition of the chapter at ``path``, cell for cell, its Markdown converted."""
     check_markup(path)
     notebook = jupytext.read(path)
     label = None
@@ -125,7 +129,7 @@ def student_notebook(path: Path) -> nbformat.NotebookNode:
             else:
                 cell.source, stops = skeleton(cell.source, label)
                 cell.metadata[KEY] = {"exercise": label, "expect": STOPS if stops else None}
-    return notebook
+    return readable(notebook, path, notebooks.toc_references(), hide_solutions=False)
 
 
 def _strip_solution_prose(text: str, label: str | None) -> tuple[str, str | None]:
@@ -204,11 +208,11 @@ def write_student_edition(out_dir: Path) -> list[Path]:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=notebooks.ROOT / "_build" / "student")
+    parser.add_argument("--out", type=Path, default=ROOT / "_build" / "student")
     args = parser.parse_args()
     try:
         paths = write_student_edition(args.out)
-    except MarkupError as error:
+    except (MarkupError, ConversionError) as error:
         sys.exit(f"student edition: {error}")
     for path in paths:
         print(f"wrote {path}")

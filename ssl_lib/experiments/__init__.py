@@ -11,9 +11,11 @@ from ssl_lib.experiments.registry import (
     load,
     names,
     provenance_line,
+    result,
+    results,
     run,
     save,
-    saved_or_run,
+    store,
 )
 
 # Each module below registers the experiments of one chapter.
@@ -27,5 +29,5 @@ from ssl_lib.experiments import feature_decoupling  # noqa: E402,F401
 
 __all__ = [
     "Claim", "Experiment", "ExperimentResult", "cached_run", "claim", "experiment", "get", "load", "names",
-    "provenance_line", "run", "save", "saved_or_run",
+    "provenance_line", "result", "results", "run", "save", "store",
 ]

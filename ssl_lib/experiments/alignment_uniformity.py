@@ -9,9 +9,9 @@
   uniformity; the direct objective against InfoNCE, the rank correlation of accuracy with the
   held-out losses, and the collapse under a very large alignment weight.
 
-Two objectives are registered with :func:`ssl_lib.train.register_objective`: ``align_uniform``
-(options ``align_weight``, ``uniform_weight``, ``alpha``, ``t``) and ``sphere_supervised``
-(cross-entropy of a linear classifier on the normalised output, the paper's supervised encoder).
+The encoders train with the objectives ``align_uniform`` (options ``align_weight``,
+``uniform_weight``, ``alpha``, ``t``) and ``sphere_supervised`` (cross-entropy of a linear
+classifier on the normalised output, the paper's supervised encoder) of :mod:`ssl_lib.objectives`.
 """
 
 from __future__ import annotations
@@ -21,56 +21,18 @@ from dataclasses import replace
 import torch
 import torch.nn.functional as F
 from scipy import stats
-from torch import nn
 
 from ssl_lib import augment as aug
 from ssl_lib import hypersphere as hs
-from ssl_lib.data import load_cifar10
 from ssl_lib.evaluate import extract_features, knn_accuracy, linear_probe_accuracy
 from ssl_lib.experiments.registry import claim, experiment
 from ssl_lib.losses import align_loss, uniform_loss
 from ssl_lib.runtime import seed_everything
+from ssl_lib.objectives import align_uniform_options
 from ssl_lib.scale import by_scale
-from ssl_lib.train import OBJECTIVES, TrainConfig, build_model, eval_images, register_objective, train
+from ssl_lib.train import TrainConfig, build_model, eval_images, evaluation_set, train
 
 CHAPTER = "07_alignment_uniformity"
-
-
-# ----------------------------------------------------------------------------------------------
-# Objectives
-# ----------------------------------------------------------------------------------------------
-
-def align_uniform_options(align_weight: float = 1.0, uniform_weight: float = 1.0,
-                          alpha: float = 2, t: float = 2) -> dict:
-    """Validated ``objective_options`` of the ``align_uniform`` objective."""
-    hs.check_weight(align_weight, "align_weight"), hs.check_weight(uniform_weight, "uniform_weight")
-    hs._check_positive(alpha, "alpha"), hs._check_positive(t, "t")
-    return {"align_weight": float(align_weight), "uniform_weight": float(uniform_weight),
-            "alpha": alpha, "t": t}
-
-
-def align_uniform_train_loss(model, view1, view2, labels, config: TrainConfig) -> torch.Tensor:
-    """λ_a L_align + λ_u L_uniform on the normalised projections (:func:`hypersphere.align_uniform_objective`)."""
-    _, z = model(torch.cat([view1, view2]))
-    z1, z2 = F.normalize(z.float(), dim=1).chunk(2)
-    return hs.align_uniform_objective(z1, z2, **align_uniform_options(**config.objective_options))
-
-
-def sphere_supervised_loss(model, view1, view2, labels, config: TrainConfig) -> torch.Tensor:
-    """Cross-entropy of a linear classifier on the normalised output z/‖z‖ (the paper's supervised
-    encoder, whose features therefore live on the sphere too)."""
-    _, z = model(view1)
-    return F.cross_entropy(model.extras["classifier"](F.normalize(z.float(), dim=1)), labels)
-
-
-def _classifier(config: TrainConfig, z_dim: int) -> dict[str, nn.Module]:
-    return {"classifier": nn.Linear(z_dim, 10)}
-
-
-if "align_uniform" not in OBJECTIVES:
-    register_objective("align_uniform", align_uniform_train_loss)
-if "sphere_supervised" not in OBJECTIVES:
-    register_objective("sphere_supervised", sphere_supervised_loss, views=1, extras=_classifier)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -139,9 +101,7 @@ def held_out_losses(model, config: TrainConfig, seed: int = 0) -> dict[str, floa
     each test image, L_uniform (t = 2) of the first views (averaged over chunks of 1,024 images);
     the test images are those of ``config``'s evaluation, the views drawn from ``seed``."""
     device = next(model.parameters()).device
-    data = load_cifar10("test")
-    data = data.subset(config.test_per_class, seed=0) if config.test_per_class else data
-    images, _ = data.tensors(device)
+    images, _ = evaluation_set(config, "test").tensors(device)
     model.eval()
     aligns, uniforms, g = [], [], seed_everything(seed)
     for start in range(0, len(images), 1024):

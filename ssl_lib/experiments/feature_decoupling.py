@@ -10,8 +10,8 @@
   test images, with and without colour distortion (and at random initialisation, for reference).
 
 All runs go through :func:`ssl_lib.train.train`, so the five SimCLR runs of the augmentation
-experiment are loaded, not retrained, by the other two. :func:`ssl_lib.experiments.saved_or_run` shows a full-scale
-result saved by ``python -m ssl_lib run NAME --scale full --out results`` when there is one.
+experiment are loaded, not retrained, by the other two. The chapter shows these experiments through
+:func:`ssl_lib.experiments.result`; none is stored yet (they are not sized for the medium scale).
 """
 
 from __future__ import annotations
@@ -26,12 +26,10 @@ from sklearn.metrics import silhouette_score
 
 from ssl_lib import augment as aug
 from ssl_lib import firing
-from ssl_lib.data import load_cifar10
 from ssl_lib.evaluate import extract_features
-from ssl_lib.experiments import alignment_uniformity  # noqa: F401  registers "sphere_supervised"
 from ssl_lib.experiments.registry import ExperimentResult, cached_run, claim, experiment
 from ssl_lib.scale import by_scale, check_scale
-from ssl_lib.train import TrainConfig, TrainResult, build_model, eval_images, train
+from ssl_lib.train import TrainConfig, TrainResult, build_model, eval_images, evaluation_set, train
 
 CHAPTER = "06_feature_decoupling_cifar"
 AUGMENTATION_SETS = ("none", "crop", "crop_flip", "crop_color", "simclr")  # weakest to strongest
@@ -82,9 +80,8 @@ def supervised_config(scale: str, seed: int = 0) -> TrainConfig:
 
 def held_out_images(config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
     """The test images (N, 32, 32, 3) uint8 and labels (N,) the chapter's measurements index,
-    in the order of :func:`ssl_lib.train.eval_images`."""
-    data = load_cifar10("test")
-    data = data.subset(config.test_per_class, seed=0) if config.test_per_class else data
+    in the order of :func:`ssl_lib.train.eval_images` (:func:`ssl_lib.train.evaluation_set`)."""
+    data = evaluation_set(config, "test")
     return data.images, data.labels
 
 

@@ -8,15 +8,13 @@ statement, whether it held, and the numbers that decided it. The chapters, the c
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
 import math
 import os
 import platform
 import subprocess
-import tempfile
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,9 +23,12 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from ssl_lib.data import cache_dir
-from ssl_lib.runtime import describe_device
-from ssl_lib.scale import check_scale, current_scale
+from ssl_lib.data import CACHE_ENV, cache_dir
+from ssl_lib.precision import default_precision
+from ssl_lib.runtime import default_device, describe_device
+from ssl_lib.scale import SCALES, check_scale, current_scale, stored_results_enabled
+from ssl_lib.storage import (ENGINE_MODULES, check_writable, code_fingerprint, data_identity, module_imports,
+                             write_json)
 
 
 @dataclass(frozen=True)
@@ -85,12 +86,8 @@ class ExperimentResult:
             numbers = "; ".join(f"{k} = {_format_number(v)}" for k, v in c.evidence.items())
             statement = c.statement.replace("|", "\\|")
             rows.append(f"| `{c.id}` | {statement} | {'yes' if c.held else '**no**'} | {numbers} |")
-        p = self.provenance
         rows.append("")
-        rows.append(
-            f"*{self.name}: scale {p['scale']}, seed {p['seed']}, {p['device']}, "
-            f"{p['wall_time_s']:.1f} s.*"
-        )
+        rows.append(f"*{provenance_line(self)}.*")
         return "\n".join(rows)
 
     def _repr_markdown_(self) -> str:
@@ -107,33 +104,48 @@ class ExperimentResult:
 
 @dataclass(frozen=True)
 class Experiment:
-    """A registered experiment: ``function(scale, seed) -> (measurements, claims)``."""
+    """A registered experiment: ``function(scale, seed) -> (measurements, claims)``.
+
+    ``stored``: the scales at which ``make results`` computes and stores it (the CIFAR-10
+    experiments sized for them); an experiment not listed there is computed by the chapter.
+    """
 
     name: str
     function: Callable[..., tuple[dict[str, Any], list[Claim]]]
     chapter: str
     summary: str
+    stored: tuple[str, ...] = ()
+
+    @property
+    def module(self) -> str:
+        return self.function.__module__
 
 
 _REGISTRY: dict[str, Experiment] = {}
 
-# Where `python -m ssl_lib run NAME --scale full --out results` saves the results a GPU computed.
-RESULTS_DIR = Path(__file__).resolve().parents[2] / "results"
+# Stored results live inside the package, so that a `pip install` (Colab) finds them too.
+STORED_DIR = Path(__file__).resolve().parents[1] / "results"
+# The scales whose results are stored, largest first: a chapter shows the largest fresh one.
+STORED_SCALES = ("full", "medium")
 
 
-def experiment(name: str, *, chapter: str) -> Callable:
+def experiment(name: str, *, chapter: str, stored: tuple[str, ...] = ()) -> Callable:
     """Register the decorated function as the experiment ``name`` of ``chapter``.
 
     The function takes keyword arguments ``scale`` and ``seed`` and returns a pair
     ``(measurements, claims)``: a dict of JSON-serialisable values (numbers, lists, NumPy
-    arrays and tensors are converted) and a list of :class:`Claim`.
+    arrays and tensors are converted) and a list of :class:`Claim`. ``stored`` lists the scales
+    (of :data:`STORED_SCALES`) at which its results are stored in the package.
     """
 
     def register(function: Callable) -> Callable:
         if name in _REGISTRY:
             raise ValueError(f"an experiment called {name!r} is already registered")
+        for scale in stored:
+            if scale not in STORED_SCALES:
+                raise ValueError(f"stored scale {scale!r} of {name!r} must be one of {', '.join(STORED_SCALES)}")
         summary = (function.__doc__ or "").strip().splitlines()[0] if function.__doc__ else ""
-        _REGISTRY[name] = Experiment(name=name, function=function, chapter=chapter, summary=summary)
+        _REGISTRY[name] = Experiment(name, function, chapter, summary, tuple(stored))
         return function
 
     return register
@@ -168,6 +180,9 @@ def run(name: str, scale: str | None = None, seed: int = 0) -> ExperimentResult:
         "scale": scale,
         "seed": seed,
         "device": describe_device(),
+        "precision": default_precision(default_device()),
+        "code_fingerprint": experiment_fingerprint(name),
+        "data": data_identity(),
         "torch": torch.__version__,
         "python": platform.python_version(),
         "git_commit": _git_commit(),
@@ -177,84 +192,168 @@ def run(name: str, scale: str | None = None, seed: int = 0) -> ExperimentResult:
     return ExperimentResult(name, _jsonable(measurements), list(claims), provenance)
 
 
-def cached_run(name: str, scale: str | None = None, seed: int = 0) -> ExperimentResult:
-    """:func:`run`, or the saved result of the same experiment, scale, seed and library code.
+def experiment_fingerprint(name: str) -> str:
+    """The code fingerprint of experiment ``name`` (:func:`ssl_lib.storage.code_fingerprint`): the
+    engine's modules, the experiment's module and the ``ssl_lib`` modules it imports, docstrings
+    and comments excluded. The registry itself (formatting, storage) does not count."""
+    module = get(name).module
+    modules = {*ENGINE_MODULES, module, *module_imports(module)} - {__name__, "ssl_lib", "ssl_lib.experiments"}
+    return code_fingerprint(modules)
 
-    The chapters call this, so that a chapter executed twice in a row (by the tests and by the
-    book build) computes each result once. The key includes a fingerprint of every source file of
-    ``ssl_lib``: any change to the library's code computes the result afresh.
+
+def cached_run(name: str, scale: str | None = None, seed: int = 0) -> ExperimentResult:
+    """:func:`run`, or the result of the same experiment, scale, seed, code and data computed
+    before on this machine (in ``SSL_LIB_CACHE``).
+
+    So a chapter executed twice in a row (by the tests and by the book build) computes each
+    result once; any change to the code that decides it (:func:`experiment_fingerprint`) or to
+    the data computes it afresh.
     """
     scale = current_scale() if scale is None else check_scale(scale)
-    path = cache_dir() / "results" / code_fingerprint()[:16] / f"{name}-{scale}-seed{seed}.json"
+    folder = check_writable(cache_dir(), CACHE_ENV) / "results"
+    path = folder / f"{name}-{scale}-seed{seed}-{experiment_fingerprint(name)}-{_data_key()}.json"
     if path.exists():
-        return load(path)
+        try:
+            return load(path)
+        except ValueError:  # an unreadable cache entry is recomputed, not fatal
+            path.unlink(missing_ok=True)
     result = run(name, scale=scale, seed=seed)
-    _write_json(path, result.to_dict())
+    write_json(path, result.to_dict())
     return result
 
 
-def saved_or_run(name: str, scale: str | None = None, seed: int = 0, results_dir: str | Path | None = None
-                 ) -> ExperimentResult:
-    """The full-scale result ``results_dir/NAME.json`` if one was saved (by
-    ``python -m ssl_lib run NAME --scale full --out results``), else the experiment at ``scale``
-    (through :func:`ssl_lib.experiments.cached_run`). The result's ``provenance["scale"]`` says
-    which, so a chapter can label its figures."""
+def _data_key() -> str:
+    return data_identity().replace(":", "-").replace(",", "-")
+
+
+# ----------------------------------------------------------------------------------------------
+# Stored results: computed once by `make results`, committed in the package, shown by the book
+# ----------------------------------------------------------------------------------------------
+
+def stored_path(name: str, scale: str, seed: int) -> Path:
+    """Where the stored result of ``name`` at ``scale`` and ``seed`` lives in the package."""
+    return STORED_DIR / scale / f"{name}-seed{seed}.json"
+
+
+def refresh_command(name: str, scale: str, seed: int) -> str:
+    """The command that computes and stores the result of ``name`` at ``scale`` and ``seed``."""
+    return f"python -m ssl_lib store {name} --scale {scale} --seed {seed}"
+
+
+def is_fresh(result: ExperimentResult) -> bool:
+    """Whether a stored result was computed by the code that would compute it now."""
+    return result.provenance.get("code_fingerprint") == experiment_fingerprint(result.name)
+
+
+def load_stored(name: str, scale: str, seed: int) -> ExperimentResult | None:
+    """The stored result of ``name`` at ``scale`` and ``seed``, or None if there is none.
+
+    Raises ValueError if the file is corrupt (naming it and the command that rebuilds it).
+    """
+    path = stored_path(name, scale, seed)
+    if not path.exists():
+        return None
+    try:
+        result = load(path)
+    except ValueError as error:
+        raise ValueError(f"{error}; rebuild it with `{refresh_command(name, scale, seed)}`") from None
+    result.provenance["shown_from"] = path.relative_to(STORED_DIR.parent).as_posix()
+    return result
+
+
+def result(name: str, seed: int = 0, scale: str | None = None) -> ExperimentResult:
+    """The result a chapter shows: the largest fresh stored result (full, then medium) of
+    ``name`` and ``seed``, else the experiment computed at ``scale`` (:func:`cached_run`).
+
+    Stored results are used only at scales at least as large as ``scale`` (default
+    :func:`ssl_lib.current_scale`) and only while ``SSL_STORED_RESULTS`` is on. A stale stored
+    result (computed by other code) is never shown: it warns, naming the refresh command, and
+    the result is computed. Its ``provenance`` says where it came from (:func:`provenance_line`).
+    """
+    exp = get(name)
     scale = current_scale() if scale is None else check_scale(scale)
-    path = Path(results_dir or RESULTS_DIR) / f"{name}.json"
-    if path.exists():
-        saved = load(path)
-        if saved.provenance.get("scale") == "full":
-            saved.provenance["shown_from"] = str(path)
-            return saved
+    if stored_results_enabled():
+        for stored_scale in STORED_SCALES:
+            if stored_scale not in exp.stored or SCALES.index(stored_scale) < SCALES.index(scale):
+                continue
+            stored = load_stored(name, stored_scale, seed)
+            if stored is None:
+                continue
+            if is_fresh(stored):
+                return stored
+            warnings.warn(f"the stored result {stored.provenance['shown_from']} is stale (computed by "
+                          f"other code); computing {name} at the {scale} scale instead. Refresh it with "
+                          f"`{refresh_command(name, stored_scale, seed)}`", stacklevel=2)
     return cached_run(name, scale=scale, seed=seed)
 
 
-def provenance_line(result: ExperimentResult) -> str:
-    """One line saying which scale a result (and so a figure) comes from, and how it was made."""
+def results(name: str, seeds: tuple[int, ...] = (0,), scale: str | None = None) -> list[ExperimentResult]:
+    """:func:`result` for each of ``seeds``, in order (a missing seed is computed, never replaced)."""
+    return [result(name, seed=seed, scale=scale) for seed in seeds]
+
+
+def store(name: str, scale: str, seed: int) -> tuple[Path, ExperimentResult, bool]:
+    """Compute (unless fresh) and store the result of ``name`` at ``scale`` and ``seed``.
+
+    Returns the path, the result, and whether it was computed (False: the stored one was fresh).
+    """
+    if scale not in get(name).stored:
+        raise ValueError(f"experiment {name!r} is not sized to be stored at the {scale} scale; "
+                         f"its stored scales: {', '.join(get(name).stored) or 'none'}")
+    path = stored_path(name, scale, seed)
+    check_writable(path.parent, "the package's results folder")
+    existing = load_stored(name, scale, seed)
+    if existing is not None and is_fresh(existing):
+        return path, existing, False
+    computed = cached_run(name, scale=scale, seed=seed)
+    write_json(path, computed.to_dict())
+    return path, computed, True
+
+
+def provenance_line(*shown: ExperimentResult) -> str:
+    """One line saying where results (of one experiment, one per seed) come from: scale, seeds,
+    stored or computed, device, precision, data, commit and time. Results of different origins
+    (a stored seed beside a computed one) are described one by one, separated by ``|``."""
+    if not shown:
+        raise ValueError("provenance_line needs at least one result")
+    origins = {_origin(r) for r in shown}
+    if len(origins) > 1:
+        return " | ".join(provenance_line(r) for r in shown)
+    first = shown[0].provenance
+    seeds = ", ".join(str(r.provenance["seed"]) for r in shown)
+    minutes = ", ".join(f"{r.provenance['wall_time_s'] / 60:.1f}" for r in shown)
+    return (f"{shown[0].name}: {first['scale']} scale, seed{'s' if len(shown) > 1 else ''} {seeds}; "
+            f"{_origin(shown[0])}; {first['device']}, {first.get('precision', 'float32')}, "
+            f"data {first.get('data', 'unknown')}, commit {_short_commit(first.get('git_commit', 'unknown'))}; "
+            f"{minutes} min")
+
+
+def _origin(result: ExperimentResult) -> str:
     p = result.provenance
-    how = (f"saved in {Path(p['shown_from']).parent.name}/{Path(p['shown_from']).name} "
-           f"on {p['finished_utc']}" if "shown_from" in p else "computed for this page")
-    return (f"{result.name}: {p['scale']} scale, seed {p['seed']}, {how}; {p['device']}, "
-            f"commit {str(p.get('git_commit', 'unknown'))[:12]}, {p['wall_time_s']:.0f} s")
+    if "shown_from" in p:
+        return f"stored in ssl_lib/{Path(p['shown_from']).parent.as_posix()}, computed {p['finished_utc'][:10]}"
+    return "computed for this page"
 
 
-@functools.lru_cache(maxsize=1)
-def code_fingerprint() -> str:
-    """SHA-256 of the paths and contents of every ``.py`` file of the ``ssl_lib`` package."""
-    package = Path(__file__).resolve().parent.parent
-    digest = hashlib.sha256()
-    for source in sorted(package.rglob("*.py")):
-        digest.update(source.relative_to(package).as_posix().encode())
-        digest.update(source.read_bytes())
-    return digest.hexdigest()
+def _short_commit(commit: str) -> str:
+    """The first 12 digits of a commit, keeping the ``-dirty`` mark of uncommitted changes."""
+    return commit[:12] + ("-dirty" if commit.endswith("-dirty") else "")
 
 
 def save(result: ExperimentResult, out_dir: str | os.PathLike) -> Path:
     """Write ``out_dir/NAME.json`` atomically (a reader never sees a half-written file)."""
-    path = Path(out_dir) / f"{result.name}.json"
-    _write_json(path, result.to_dict())
-    return path
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` to ``path`` atomically: a temporary file in the same folder, then a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    return write_json(Path(out_dir) / f"{result.name}.json", result.to_dict())
 
 
 def load(path: str | os.PathLike) -> ExperimentResult:
-    """Read a result written by :func:`save`."""
-    with open(path) as f:
-        data = json.load(f)
-    claims = [Claim(**c) for c in data["claims"]]
-    return ExperimentResult(data["name"], data["measurements"], claims, data["provenance"])
+    """Read a result written by :func:`save`; a ValueError names a file that is not one."""
+    try:
+        with open(path) as f:
+            data = json.load(f)
+        claims = [Claim(**c) for c in data["claims"]]
+        return ExperimentResult(data["name"], data["measurements"], claims, data["provenance"])
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as error:
+        raise ValueError(f"{path} is not a readable experiment result ({type(error).__name__}: {error})") from None
 
 
 def _jsonable(value: Any) -> Any:

@@ -1,0 +1,72 @@
+"""Mixed precision by hardware: which number format the networks compute in.
+
+* ``bfloat16``: autocast to bfloat16 with channels-last memory, on a CUDA GPU that supports it
+  and on a CPU with native bfloat16 instructions (AVX-512 BF16 or AMX), where it trains a small
+  ConvNet more than twice as fast as float32 (``bench/bench_precision.py``);
+* ``float16``: autocast to float16 with a gradient scaler, on a CUDA GPU without bfloat16 (a T4);
+* ``float32``: everything else.
+
+Only the networks' forward and backward passes change format: losses, kNN and linear probes
+are computed in float32 (the objectives cast z to float32; :func:`ssl_lib.evaluate.extract_features`
+returns float32 features).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+
+import torch
+
+PRECISIONS = ("bfloat16", "float16", "float32")
+_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_has_bfloat16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX-512 BF16 or AMX tiles)."""
+    checks = (getattr(torch.cpu, "_is_avx512_bf16_supported", None),
+              getattr(torch.cpu, "_is_amx_tile_supported", None))
+    return any(check is not None and check() for check in checks)
+
+
+def default_precision(device: torch.device | str) -> str:
+    """The fastest safe precision on ``device`` (see the module docstring)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+    if device.type == "cpu" and cpu_has_bfloat16():
+        return "bfloat16"
+    return "float32"
+
+
+def check_precision(precision: str | None, device: torch.device | str) -> str:
+    """``precision`` if valid on ``device`` (None: :func:`default_precision`), else a ValueError."""
+    device = torch.device(device)
+    if precision is None:
+        return default_precision(device)
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision={precision!r} is not a precision; use one of {', '.join(PRECISIONS)}")
+    if precision == "float16" and device.type != "cuda":
+        raise ValueError("precision='float16' needs a CUDA GPU (it relies on a gradient scaler and "
+                         "fast float16 units); use 'bfloat16' or 'float32' on this device")
+    return precision
+
+
+def autocast(precision: str, device: torch.device | str) -> contextlib.AbstractContextManager:
+    """The autocast context of ``precision`` on ``device`` (a no-op for float32)."""
+    device = torch.device(device)
+    if precision == "float32":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=_DTYPES[precision])
+
+
+def memory_format(precision: str) -> torch.memory_format:
+    """Channels-last for the reduced precisions (their fast convolutions want it), else contiguous."""
+    return torch.contiguous_format if precision == "float32" else torch.channels_last
+
+
+def grad_scaler(precision: str, device: torch.device | str) -> torch.amp.GradScaler:
+    """A gradient scaler, enabled for float16 only (bfloat16 has float32's range)."""
+    device = torch.device(device)
+    return torch.amp.GradScaler(device.type, enabled=precision == "float16")

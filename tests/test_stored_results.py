@@ -1,0 +1,143 @@
+"""Stored results: every committed one is fresh, chapters show the largest fresh one, a stale or
+corrupt one is never shown as fresh, and the command line stores and checks its folders."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ssl_lib import experiments
+from ssl_lib.experiments import registry
+
+STORED = sorted(registry.STORED_DIR.glob("*/*.json"))
+
+
+@pytest.mark.parametrize("path", STORED, ids=[f"{p.parent.name}/{p.name}" for p in STORED])
+def test_every_stored_result_is_fresh(path):
+    result = experiments.load(path)
+    scale, seed = path.parent.name, result.provenance["seed"]
+    assert path == registry.stored_path(result.name, scale, seed), f"{path} is misnamed"
+    assert registry.is_fresh(result), (
+        f"{path} is stale: the code that computes {result.name} changed since it was stored. "
+        f"Refresh it with `{registry.refresh_command(result.name, scale, seed)}` (or `make results`)")
+    for key in ("scale", "seed", "device", "precision", "torch", "git_commit", "code_fingerprint",
+                "data", "wall_time_s"):
+        assert key in result.provenance, f"{path} lacks provenance[{key!r}]"
+    assert result.provenance["scale"] == scale
+
+
+def test_the_book_stores_simclr_training_at_medium_for_seeds_0_and_1():
+    for seed in (0, 1):
+        assert registry.stored_path("simclr_training", "medium", seed).exists(), (
+            f"run `{registry.refresh_command('simclr_training', 'medium', seed)}`")
+
+
+@pytest.fixture(scope="module")
+def toy_cache(tmp_path_factory):
+    """One result cache for this file's tests, so that the toy experiment is computed once."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture
+def stored_dir(tmp_path, monkeypatch, toy_cache):
+    """A private stored-results folder, with stored results switched on."""
+    monkeypatch.setattr(registry, "STORED_DIR", tmp_path / "results")
+    monkeypatch.setenv("SSL_LIB_CACHE", str(toy_cache))
+    monkeypatch.setenv("SSL_STORED_RESULTS", "on")
+    return tmp_path / "results"
+
+
+@pytest.fixture
+def toy_is_stored(monkeypatch):
+    """Pretend the synthetic nt_xent_toy is stored at medium (it is cheap to compute)."""
+    exp = registry.get("nt_xent_toy")
+    monkeypatch.setitem(registry._REGISTRY, "nt_xent_toy",
+                        registry.Experiment(exp.name, exp.function, exp.chapter, exp.summary, ("medium",)))
+
+
+def test_result_shows_a_fresh_stored_result_with_its_provenance(stored_dir, toy_is_stored):
+    path, stored, computed = experiments.store("nt_xent_toy", "medium", 0)
+    assert path == stored_dir / "medium" / "nt_xent_toy-seed0.json" and computed
+    assert experiments.store("nt_xent_toy", "medium", 0)[2] is False  # fresh: kept, not recomputed
+    shown = experiments.result("nt_xent_toy", seed=0, scale="quick")
+    assert shown.provenance["scale"] == "medium" and "shown_from" in shown.provenance
+    line = experiments.provenance_line(shown)
+    assert "medium scale" in line and "stored in ssl_lib/results/medium" in line and "seed 0" in line
+
+
+def test_a_missing_seed_is_computed_not_replaced(stored_dir, toy_is_stored):
+    experiments.store("nt_xent_toy", "medium", 0)
+    other = experiments.result("nt_xent_toy", seed=1, scale="quick")
+    assert other.provenance["seed"] == 1 and other.provenance["scale"] == "quick"
+
+
+def test_stored_results_can_be_switched_off(stored_dir, toy_is_stored, monkeypatch):
+    experiments.store("nt_xent_toy", "medium", 0)
+    monkeypatch.setenv("SSL_STORED_RESULTS", "off")
+    assert experiments.result("nt_xent_toy", seed=0, scale="quick").provenance["scale"] == "quick"
+
+
+def test_a_larger_scale_is_not_replaced_by_a_smaller_stored_one(stored_dir, toy_is_stored, monkeypatch):
+    experiments.store("nt_xent_toy", "medium", 0)
+    monkeypatch.setattr(registry, "cached_run", lambda name, scale, seed: ("computed", scale))
+    assert registry.result("nt_xent_toy", seed=0, scale="full") == ("computed", "full")
+    assert registry.result("nt_xent_toy", seed=0, scale="medium").provenance["scale"] == "medium"
+
+
+def test_a_stale_stored_result_warns_and_is_not_shown(stored_dir, toy_is_stored):
+    path, _, _ = experiments.store("nt_xent_toy", "medium", 0)
+    data = json.loads(path.read_text())
+    data["provenance"]["code_fingerprint"] = "0" * 16
+    path.write_text(json.dumps(data))
+    with pytest.warns(UserWarning, match="stale.*python -m ssl_lib store nt_xent_toy --scale medium --seed 0"):
+        shown = experiments.result("nt_xent_toy", seed=0, scale="quick")
+    assert shown.provenance["scale"] == "quick" and "shown_from" not in shown.provenance
+
+
+def test_a_corrupt_stored_result_names_the_file_and_the_command(stored_dir, toy_is_stored):
+    path = registry.stored_path("nt_xent_toy", "medium", 0)
+    path.parent.mkdir(parents=True)
+    path.write_text('{"name": "nt_xent_toy", "measurem')
+    with pytest.raises(ValueError, match=r"nt_xent_toy-seed0.json.*python -m ssl_lib store nt_xent_toy"):
+        experiments.result("nt_xent_toy", seed=0, scale="quick")
+
+
+def test_an_unstored_experiment_cannot_be_stored(stored_dir):
+    with pytest.raises(ValueError, match="not sized to be stored"):
+        experiments.store("nt_xent_toy", "medium", 0)
+
+
+def run_cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "ssl_lib", *args], capture_output=True, text=True, env=env)
+
+
+def test_cli_checks_out_before_any_work(tmp_path):
+    target = tmp_path / "a_file"
+    target.write_text("")
+    done = run_cli("run", "nt_xent_toy", "--scale", "quick", "--out", str(target))
+    assert done.returncode == 2 and "--out" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_cli_names_an_unwritable_cache(tmp_path):
+    import os
+
+    cache = tmp_path / "cache_file"
+    cache.write_text("")
+    env = {**os.environ, "SSL_LIB_CACHE": str(cache), "SSL_STORED_RESULTS": "on"}
+    done = run_cli("store", "simclr_training", "--scale", "medium", "--seed", "7", env=env)
+    assert done.returncode == 2 and "SSL_LIB_CACHE" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_stored_results_ship_with_the_package():
+    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    assert '"results/*/*.json"' in pyproject
+
+
+def test_provenance_line_describes_mixed_origins_one_by_one(stored_dir, toy_is_stored):
+    experiments.store("nt_xent_toy", "medium", 0)
+    stored, computed = experiments.results("nt_xent_toy", seeds=(0, 1), scale="quick")
+    line = experiments.provenance_line(stored, computed)
+    assert line.count("|") == 1 and "medium scale, seed 0; stored" in line
+    assert "quick scale, seed 1; computed for this page" in line
