@@ -45,7 +45,7 @@ def test_registry_rejects_unknown_names_bad_seeds_and_scales():
     with pytest.raises(ValueError, match="seed"):
         experiments.run("nt_xent_toy", scale="quick", seed=-1)
     with pytest.raises(ValueError, match="scale"):
-        experiments.run("nt_xent_toy", scale="medium")
+        experiments.run("nt_xent_toy", scale="huge")
     with pytest.raises(ValueError, match="already registered"):
         experiments.experiment("nt_xent_toy", chapter="x")(lambda scale, seed: ({}, []))
 
