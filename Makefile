@@ -4,13 +4,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install book notebooks student results test clean
+.PHONY: install book notebooks student results check test clean
 
 install: $(INSTALLED)
 
-$(INSTALLED): requirements.txt pyproject.toml
+$(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -r requirements.txt -e .
+	$(PY) -m pip install -e ".[book,test]"
 	@# MathJax for the browser test, which runs offline (tests/test_browser.py)
 	@if command -v npm >/dev/null; then npm install --silent --no-audit --no-fund --prefix .cache/npm mathjax@3; \
 	 else echo "npm not found: tests/test_browser.py will be skipped (it needs a local MathJax)"; fi
@@ -35,6 +35,10 @@ SCALE ?= medium
 SEEDS ?= 0 1
 results: install
 	$(PY) -m ssl_lib store --scale $(SCALE) --seed $(SEEDS)
+
+# The fast tests only (no experiment, training or notebook; tests/conftest.py's `slow` marker).
+check: install
+	$(PY) -m pytest tests -m "not slow" -q
 
 # The strict book build (showing the stored results), then the unit tests and every chapter's
 # committed notebook executed by nbmake with stored results off, so that every chapter's computing

@@ -41,7 +41,7 @@ def missing_requirement() -> str | None:
     try:
         import playwright  # noqa: F401
     except ImportError:
-        return "playwright is not installed (pip install -r requirements.txt)"
+        return 'playwright is not installed (pip install -e ".[test]")'
     return None
 
 
@@ -97,14 +97,12 @@ def open_page(browser, site, path):
 
 
 def chapter_pages():
-    import sys
-
-    sys.path.insert(0, str(ROOT / "tools"))
-    import notebooks
+    import notebooks  # tools/ is on the path (tests/conftest.py)
 
     return [p.relative_to(ROOT).with_suffix(".html").as_posix() for p in notebooks.chapter_notebooks()]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", chapter_pages())
 def test_chapter_page_in_a_browser(browser, site, path):
     page, errors, outside = open_page(browser, site, path)
@@ -139,6 +137,7 @@ def test_chapter_page_in_a_browser(browser, site, path):
     page.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", ["book/intro.html", "book/notation.html", "book/bibliography.html", "book/status.html"])
 def test_front_matter_in_a_browser(browser, site, path):
     page, errors, outside = open_page(browser, site, path)

@@ -2,7 +2,6 @@
 Markdown reads as a notebook's (no MyST left, solutions collapsed)."""
 
 import re
-import sys
 from pathlib import Path
 
 import jupytext
@@ -10,7 +9,6 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
 
 import myst_markdown  # noqa: E402
 import notebooks  # noqa: E402

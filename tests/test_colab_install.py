@@ -172,6 +172,7 @@ def _wheelhouse(build_requires: list[str], wheelhouse: Path) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_colab_setup_cell_installs_ssl_lib_keeping_torch_and_stored_results(tmp_path):
     if shutil.which("git") is None:
         pytest.skip("git is not installed: pip cannot install from a git URL")

@@ -11,17 +11,20 @@ from ssl_lib import experiments
 PROVENANCE = {"scale", "seed", "device", "torch", "python", "git_commit", "wall_time_s", "finished_utc"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_nt_xent_toy_claims_hold_at_quick_scale(seed):
     result = experiments.run("nt_xent_toy", scale="quick", seed=seed)
     assert result.all_hold, "\n".join(str(c) for c in result.claims)
 
 
+@pytest.mark.slow
 def test_nt_xent_toy_full_scale_code_path():
     result = experiments.run("nt_xent_toy", scale="full", seed=0)
     assert len(result.measurements["loss"]) == 1000 and result.all_hold
 
 
+@pytest.mark.slow
 def test_run_records_provenance_and_is_deterministic():
     first = experiments.run("nt_xent_toy", scale="quick", seed=5)
     second = experiments.run("nt_xent_toy", scale="quick", seed=5)
@@ -30,6 +33,7 @@ def test_run_records_provenance_and_is_deterministic():
     assert first.measurements == second.measurements
 
 
+@pytest.mark.slow
 def test_save_and_load_round_trip(tmp_path):
     result = experiments.run("nt_xent_toy", scale="quick", seed=0)
     path = experiments.save(result, tmp_path)
@@ -60,6 +64,7 @@ def run_cli(*args):
     return subprocess.run([sys.executable, "-m", "ssl_lib", *args], capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_cli_lists_and_runs_an_experiment(tmp_path):
     listing = run_cli("list")
     assert listing.returncode == 0 and "nt_xent_toy" in listing.stdout
@@ -74,6 +79,7 @@ def test_cli_lists_and_runs_an_experiment(tmp_path):
     assert "HOLDS" in ran.stdout
 
 
+@pytest.mark.slow
 def test_cli_rejects_unknown_experiment_and_scale(tmp_path):
     unknown = run_cli("run", "nope", "--out", str(tmp_path))
     assert unknown.returncode == 2 and "nt_xent_toy" in unknown.stderr
@@ -82,6 +88,7 @@ def test_cli_rejects_unknown_experiment_and_scale(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_cached_run_computes_once_per_code_version(tmp_path, monkeypatch):
     from ssl_lib.experiments import registry
 

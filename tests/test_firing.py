@@ -121,6 +121,8 @@ def test_bad_parameters_are_rejected():
 # The experiments at quick scale, over two seeds: only what reliably holds there
 # ---------------------------------------------------------------------------------------------
 
+@pytest.mark.needs_cifar
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_supervised_vs_contrastive_measures_class_selectivity(seed):
     """The claim is computed, not asserted: at the quick scale it is noise. In float32 it held on
@@ -132,6 +134,8 @@ def test_supervised_vs_contrastive_measures_class_selectivity(seed):
     assert len(m["supervised"]["top_images_conv5"]) == 5 and len(m["supervised"]["top_images_conv5"][0]) == 8
 
 
+@pytest.mark.needs_cifar
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_augmentation_experiment_measures_every_set(seed):
     result = experiments.run("decoupling_augmentations", scale="quick", seed=seed)
@@ -143,6 +147,8 @@ def test_augmentation_experiment_measures_every_set(seed):
         "weak_augmentation_lower_probe", "weak_augmentation_less_separated", "color_distortion_raises_probe"]
 
 
+@pytest.mark.needs_cifar
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_sparsity_experiment_measures_layers_2_to_5(seed):
     result = experiments.run("decoupling_sparsity", scale="quick", seed=seed)
@@ -167,6 +173,8 @@ def test_full_scale_simclr_runs_differ_only_in_augmentation():
         assert config.augment == name and replace(config, augment="simclr") == configs["simclr"]
 
 
+@pytest.mark.needs_cifar
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["supervised", "simclr"])
 def test_full_scale_configurations_take_a_step(name):
     config = fd.supervised_config("full") if name == "supervised" else fd.augmentation_configs("full")[name]

@@ -12,7 +12,6 @@ import torch
 from ssl_lib import homework
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
 
 import notebooks  # noqa: E402
 

@@ -132,12 +132,15 @@ def test_other_bad_parameters_are_rejected():
 
 # ---------------------------------------------------------------------------- experiments
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_contrastive_limit_claims_hold(seed):
     result = experiments.run("contrastive_limit", scale="quick", seed=seed)
     assert result.all_hold, [str(c) for c in result.claims if not c.held]
 
 
+@pytest.mark.needs_cifar
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_sweep_claims_at_quick_scale(seed):
     """The sweep's large effects hold at quick scale: the direct objective near InfoNCE, the rank
@@ -155,6 +158,8 @@ def test_sweep_claims_at_quick_scale(seed):
     assert both["encoders"] == len(alive) and -1 <= both["spearman_rho"] <= 1
 
 
+@pytest.mark.needs_cifar
+@pytest.mark.slow
 def test_quick_measurements_run_on_one_step_models():
     """held_out_losses and sphere_probe on a model trained for one step of each quick objective."""
     for config in [*au.circle_configs("quick").values(), au.sweep_configs("quick")["au_a=1_u=1"]]:
@@ -169,6 +174,8 @@ def test_collapse_threshold_lies_between_uniform_and_collapsed():
     assert hs.uniform_loss_of_uniform_sphere(32, 2.0) < au.collapse_threshold(32) < 0
 
 
+@pytest.mark.needs_cifar
+@pytest.mark.slow
 @pytest.mark.parametrize("objective", ["simclr", "align_uniform", "sphere_supervised"])
 def test_full_scale_configurations_take_one_step(objective):
     """Every objective of the full-scale configurations trains one step on the CPU (evaluated on

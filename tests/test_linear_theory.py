@@ -146,6 +146,7 @@ def test_expected_loss_is_minus_trace_with_diagonal_deleted_matrix():
     assert losses.mean().item() == pytest.approx(expected.item(), abs=4 * losses.std().item() / math.sqrt(draws))
 
 
+@pytest.mark.slow
 def test_trained_contrastive_reaches_the_closed_form():
     model, g = _model(seed=5)
     x, z = model.sample(3000, g)
@@ -194,12 +195,14 @@ def test_downstream_helpers_on_oracle_and_wrong_subspace():
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("name", ["linear_contrast_n_sweep", "linear_contrast_sweeps",
                                   "linear_contrast_downstream", "linear_contrast_labels"])
+@pytest.mark.slow
 def test_claims_hold_at_quick_scale(name, seed):
     result = experiments.run(name, scale="quick", seed=seed)
     failed = [str(c) for c in result.claims if not c.held]
     assert not failed, "\n".join(failed)
 
 
+@pytest.mark.slow
 def test_full_scale_configuration_runs_one_step():
     s = settings("full")
     g = torch.Generator().manual_seed(0)

@@ -71,6 +71,7 @@ def test_measurements_reject_mismatched_shapes():
         ol.atom_alignment(torch.randn(3, 10), torch.randn(12, 4))
 
 
+@pytest.mark.slow
 def test_training_is_deterministic_and_lowers_the_loss():
     data = sc.sparse_coding(generator=torch.Generator().manual_seed(0))
     config = ol.LearnerConfig(steps=100, record_every=10, beta_max=0.0)
@@ -83,6 +84,7 @@ def test_training_is_deterministic_and_lowers_the_loss():
     assert torch.get_num_threads() == threads  # training on one thread restores the setting
 
 
+@pytest.mark.slow
 def test_one_step_of_the_full_scale_configuration():
     g = torch.Generator().manual_seed(0)
     data = data_model("full", g)
@@ -101,6 +103,7 @@ def quick_result(request):
     "masking_aligns_neurons", "masking_covers_atoms", "no_augmentation_dense",
     "probe_better_with_masking", "thresholds_select_atoms",
 ])
+@pytest.mark.slow
 def test_one_layer_claims_hold_at_quick_scale(quick_result, claim_id):
     c = quick_result.claim(claim_id)
     assert c.held, str(c)

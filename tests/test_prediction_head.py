@@ -1,6 +1,5 @@
 """Chapter 08: the prediction head's toy model, the collapse measures, the SimSiam head variants."""
 
-import os
 
 import pytest
 import torch
@@ -9,16 +8,16 @@ from ssl_lib import experiments
 from ssl_lib import prediction_head as ph
 from ssl_lib.experiments import prediction_head as exp
 
-needs_cifar = pytest.mark.skipif(not os.environ.get("SSL_LIB_CIFAR10") and not os.path.isdir(
-    os.path.expanduser("~/.cache/ssl_lib")), reason="needs CIFAR-10 (set SSL_LIB_CIFAR10)")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 100])
 def test_toy_claims_hold_at_quick_scale(seed):
     result = experiments.run("prediction_head_toy", scale="quick", seed=seed)
     assert result.all_hold, "\n".join(str(c) for c in result.claims)
 
 
+@pytest.mark.slow
 def test_toy_full_scale_code_path():
     record = ph.train_toy(exp.toy_config("full", "offdiag", steps=1), seed=0)
     assert record["corr"].shape == (2, 2, 2) and record["offdiag"].shape == (2, 2, 2)
@@ -58,6 +57,7 @@ def test_time_to_learn_reads_the_raw_weight_on_the_feature():
         ph.time_to_learn(record, neuron=2, feature=1)
 
 
+@pytest.mark.slow
 def test_acceleration_compares_the_v2_neuron_across_runs():
     def run(v2_weights, corr_end):
         projection = torch.zeros(3, 2, 2)
@@ -148,7 +148,8 @@ def test_predictor_variants_and_learning_rate_ratio():
         exp.cifar_config("quick", "offdiag", head_lr_ratio=0.0)
 
 
-@needs_cifar
+@pytest.mark.slow
+@pytest.mark.needs_cifar
 @pytest.mark.parametrize("predictor", ph.PREDICTORS)
 def test_one_step_of_each_full_scale_cifar_configuration(predictor):
     from ssl_lib import train

@@ -1,7 +1,6 @@
 """The SimCLR chapter's experiments: the claims that hold at the quick scale over two seeds, and
 one training step of every full-scale configuration on the CPU."""
 
-import os
 from dataclasses import replace
 
 import pytest
@@ -10,8 +9,7 @@ from ssl_lib import experiments
 from ssl_lib.experiments.simclr import ablation_config, probe_on, simclr_config
 from ssl_lib.train import train
 
-pytestmark = pytest.mark.skipif(not os.environ.get("SSL_LIB_CIFAR10") and not os.path.isdir(
-    os.path.expanduser("~/.cache/ssl_lib")), reason="needs CIFAR-10 (set SSL_LIB_CIFAR10)")
+pytestmark = [pytest.mark.needs_cifar, pytest.mark.slow]
 
 SEEDS = [0, 1]
 

@@ -108,6 +108,7 @@ def test_closed_form_rejects_unknown_augmentation():
         sc.closed_form_correlations(make(), "crop")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_feature_decoupling_claims_hold_at_quick_scale(seed):
     result = experiments.run("feature_decoupling", scale="quick", seed=seed)

@@ -57,6 +57,7 @@ def toy_is_stored(monkeypatch):
                         registry.Experiment(exp.name, exp.function, exp.chapter, exp.summary, ("medium",)))
 
 
+@pytest.mark.slow
 def test_result_shows_a_fresh_stored_result_with_its_provenance(stored_dir, toy_is_stored):
     path, stored, computed = experiments.store("nt_xent_toy", "medium", 0)
     assert path == stored_dir / "medium" / "nt_xent_toy-seed0.json" and computed
@@ -67,18 +68,21 @@ def test_result_shows_a_fresh_stored_result_with_its_provenance(stored_dir, toy_
     assert "medium scale" in line and "stored in ssl_lib/results/medium" in line and "seed 0" in line
 
 
+@pytest.mark.slow
 def test_a_missing_seed_is_computed_not_replaced(stored_dir, toy_is_stored):
     experiments.store("nt_xent_toy", "medium", 0)
     other = experiments.result("nt_xent_toy", seed=1, scale="quick")
     assert other.provenance["seed"] == 1 and other.provenance["scale"] == "quick"
 
 
+@pytest.mark.slow
 def test_stored_results_can_be_switched_off(stored_dir, toy_is_stored, monkeypatch):
     experiments.store("nt_xent_toy", "medium", 0)
     monkeypatch.setenv("SSL_STORED_RESULTS", "off")
     assert experiments.result("nt_xent_toy", seed=0, scale="quick").provenance["scale"] == "quick"
 
 
+@pytest.mark.slow
 def test_a_larger_scale_is_not_replaced_by_a_smaller_stored_one(stored_dir, toy_is_stored, monkeypatch):
     experiments.store("nt_xent_toy", "medium", 0)
     monkeypatch.setattr(registry, "cached_run", lambda name, scale, seed: ("computed", scale))
@@ -86,6 +90,7 @@ def test_a_larger_scale_is_not_replaced_by_a_smaller_stored_one(stored_dir, toy_
     assert registry.result("nt_xent_toy", seed=0, scale="medium").provenance["scale"] == "medium"
 
 
+@pytest.mark.slow
 def test_a_stale_stored_result_warns_and_is_not_shown(stored_dir, toy_is_stored):
     path, _, _ = experiments.store("nt_xent_toy", "medium", 0)
     data = json.loads(path.read_text())
@@ -113,6 +118,7 @@ def run_cli(*args, env=None):
     return subprocess.run([sys.executable, "-m", "ssl_lib", *args], capture_output=True, text=True, env=env)
 
 
+@pytest.mark.slow
 def test_cli_checks_out_before_any_work(tmp_path):
     target = tmp_path / "a_file"
     target.write_text("")
@@ -120,6 +126,7 @@ def test_cli_checks_out_before_any_work(tmp_path):
     assert done.returncode == 2 and "--out" in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_cli_names_an_unwritable_cache(tmp_path):
     import os
 
@@ -135,6 +142,7 @@ def test_stored_results_ship_with_the_package():
     assert '"results/*/*.json"' in pyproject
 
 
+@pytest.mark.slow
 def test_provenance_line_describes_mixed_origins_one_by_one(stored_dir, toy_is_stored):
     experiments.store("nt_xent_toy", "medium", 0)
     stored, computed = experiments.results("nt_xent_toy", seeds=(0, 1), scale="quick")

@@ -1,15 +1,12 @@
 """The student edition: generated from the chapters, solutions out, skeletons that stop exactly
 where expected, and the solutions pasting back into place."""
 
-import sys
 from pathlib import Path
 
 import jupytext
 import pytest
 from nbclient import NotebookClient
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
 
 import notebooks  # noqa: E402
 import student_edition as se  # noqa: E402
@@ -86,6 +83,7 @@ def test_student_edition_reads_as_a_notebook_with_its_skeletons_in_view(chapter)
     assert student.metadata["accelerator"] == "GPU"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
 def test_student_edition_stops_exactly_at_the_exercises(chapter, tmp_path):
     student = se.student_notebook(chapter)

@@ -2,7 +2,6 @@
 resuming from a checkpoint, pluggable objectives, precision."""
 
 import dataclasses
-import os
 
 import pytest
 import torch
@@ -12,9 +11,6 @@ from ssl_lib import train as engine
 from ssl_lib import augment, storage
 from ssl_lib.objectives import register_objective, simclr_loss
 from ssl_lib.train import TrainConfig, config_key, cosine_lr, run_dir, setup, train, train_step
-
-pytestmark = pytest.mark.skipif(not os.environ.get("SSL_LIB_CIFAR10") and not os.path.isdir(
-    os.path.expanduser("~/.cache/ssl_lib")), reason="needs CIFAR-10 (set SSL_LIB_CIFAR10)")
 
 
 def tiny(**changes) -> TrainConfig:
@@ -73,7 +69,7 @@ def test_key_follows_the_code_and_the_data(monkeypatch):
     monkeypatch.setattr(engine, "code_fingerprint", lambda: "0" * 16)
     assert config_key(tiny()) != before
     monkeypatch.undo()
-    monkeypatch.setattr(engine, "data_identity", lambda: "torchvision")
+    monkeypatch.setattr(engine, "data_identity", lambda: "mirror:another-copy")
     assert config_key(tiny()) != before
 
 
@@ -106,6 +102,8 @@ def test_cosine_schedule():
     assert cosine_lr(100, 100, 10, 1.0) == pytest.approx(0.0, abs=1e-12)
 
 
+@pytest.mark.needs_cifar
+@pytest.mark.slow
 def test_train_then_load_from_cache(cache):
     first = train(tiny(), progress=False)
     assert not first.from_cache and (run_dir(tiny()) / "result.pt").exists()
@@ -118,6 +116,8 @@ def test_train_then_load_from_cache(cache):
     assert not train(tiny(seed=1), progress=False).from_cache  # another setting: another run
 
 
+@pytest.mark.needs_cifar
+@pytest.mark.slow
 def test_max_steps_runs_are_not_stored(cache):
     result = train(tiny(), progress=False, max_steps=1)
     assert len(result.history["loss"]) == 1
@@ -128,6 +128,8 @@ class Interrupt(Exception):
     pass
 
 
+@pytest.mark.needs_cifar
+@pytest.mark.slow
 def test_an_interrupted_run_resumes_where_it_stopped(cache):
     calls = {"n": 0, "stop_at": 5}  # 5 steps per epoch: stop at the first step of epoch 2
 
@@ -153,6 +155,8 @@ def test_an_interrupted_run_resumes_where_it_stopped(cache):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.needs_cifar
+@pytest.mark.slow
 def test_a_pluggable_one_view_objective_with_extras(cache):
     def supervised(model, v1, v2, y, config):
         assert v2 is None
@@ -167,6 +171,8 @@ def test_a_pluggable_one_view_objective_with_extras(cache):
     assert result.history["loss"][-1] < result.history["loss"][0]
 
 
+@pytest.mark.needs_cifar
+@pytest.mark.slow
 def test_a_bfloat16_step_and_a_float32_step_give_close_losses(cache):
     """From the same state and the same batch, the two precisions' NT-Xent losses agree to 2%
     (bfloat16 keeps 8 bits of mantissa; the loss itself is computed in float32)."""
@@ -176,6 +182,8 @@ def test_a_bfloat16_step_and_a_float32_step_give_close_losses(cache):
     assert losses["bfloat16"] == pytest.approx(losses["float32"], rel=0.02)
 
 
+@pytest.mark.needs_cifar
+@pytest.mark.slow
 def test_precision_is_recorded_and_checked(cache):
     result = train(tiny(epochs=1), progress=False, cache=False, precision="float32")
     assert result.precision == "float32"

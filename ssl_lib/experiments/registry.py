@@ -322,9 +322,10 @@ def provenance_line(*shown: ExperimentResult) -> str:
     first = shown[0].provenance
     seeds = ", ".join(str(r.provenance["seed"]) for r in shown)
     minutes = ", ".join(f"{r.provenance['wall_time_s'] / 60:.1f}" for r in shown)
+    commits = ", ".join(dict.fromkeys(_short_commit(r.provenance.get("git_commit", "unknown")) for r in shown))
     return (f"{shown[0].name}: {first['scale']} scale, seed{'s' if len(shown) > 1 else ''} {seeds}; "
             f"{_origin(shown[0])}; {first['device']}, {first.get('precision', 'float32')}, "
-            f"data {first.get('data', 'unknown')}, commit {_short_commit(first.get('git_commit', 'unknown'))}; "
+            f"data {first.get('data', 'unknown')}, commit{'s' if ',' in commits else ''} {commits}; "
             f"{minutes} min")
 
 
