@@ -65,3 +65,22 @@ def test_chapter_shape(chapter):
     for section in ("## Overview", "## Summary", "## Exercises"):
         assert section in text, f"{chapter.name} has no '{section}' section"
     assert "{solution-start}" in text, f"{chapter.name} has no exercise with a solution"
+
+
+def test_every_experiment_is_shown_by_its_chapter_and_every_shown_one_is_registered():
+    """A registered experiment's chapter exists and asks for it by name; every name a chapter asks
+    ``experiments.result``/``results`` for is registered."""
+    import re
+
+    from ssl_lib import experiments
+
+    asked = {}
+    for chapter in CHAPTERS:
+        for name in re.findall(r"experiments\.results?\(\s*\"(\w+)\"", chapter.read_text()):
+            asked.setdefault(name, set()).add(chapter.stem)
+    for name in experiments.names():
+        chapter = experiments.get(name).chapter
+        assert (notebooks.BOOK / f"{chapter}.md").exists(), f"{name}'s chapter {chapter} does not exist"
+        assert chapter in asked.get(name, set()), f"book/{chapter}.md never shows the experiment {name}"
+    unknown = sorted(set(asked) - set(experiments.names()))
+    assert unknown == [], f"chapters ask for experiments that are not registered: {unknown}"

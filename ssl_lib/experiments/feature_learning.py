@@ -20,7 +20,6 @@ from ssl_lib.runtime import default_device, seed_everything
 from ssl_lib.scale import by_scale
 from ssl_lib.sparse_coding import Augmentation, SparseCoding
 
-AUGMENTATIONS = ("masking", "no augmentation", "gaussian noise", "weak masking")
 NO_THRESHOLDS = "masking, no thresholds"
 
 
