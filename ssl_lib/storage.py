@@ -125,7 +125,8 @@ def _module_code(name: str) -> str:
     return ast.dump(tree, include_attributes=False)
 
 
-def module_imports(name: str) -> list[str]:
+@functools.lru_cache(maxsize=None)
+def module_imports(name: str) -> tuple[str, ...]:
     """The ``ssl_lib`` modules that module ``name`` imports directly (from its syntax tree)."""
     tree = ast.parse(_source_path(name).read_text())
     found = set()
@@ -135,7 +136,7 @@ def module_imports(name: str) -> list[str]:
         elif isinstance(node, ast.ImportFrom) and node.module:
             found.add(node.module)
             found.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return sorted(m for m in found if _source_path(m) is not None and m != name)
+    return tuple(sorted(m for m in found if _source_path(m) is not None and m != name))
 
 
 def data_identity() -> str:

@@ -5,7 +5,7 @@ changes what is learned. :func:`train` returns the saved result of a run with th
 (:func:`config_key`), or trains it, in the steps of :func:`train`:
 
 * set-up (:func:`setup`): the model, a class-balanced subset of the CIFAR-10 training set held
-  on the device as uint8, the optimiser and the evaluation split (:func:`eval_images`);
+  on the device as uint8, the optimiser; then the evaluation split (:func:`eval_images`);
 * training steps (:func:`train_step`): two views made on the device by
   :func:`ssl_lib.augment.two_views`, the loss of a registered objective
   (:mod:`ssl_lib.objectives`), in the precision of :mod:`ssl_lib.precision` (bfloat16 autocast

@@ -3,11 +3,13 @@
 * ``needs_cifar``: the test loads CIFAR-10. It is skipped unless the library can load it without
   a download, read from the same settings the library reads (``SSL_LIB_CIFAR10``, or decoded
   arrays in ``ssl_lib.data.cache_dir()``, which follows ``SSL_LIB_CACHE``).
+* ``cli``: a fixture that runs ``python -m ssl_lib ARGS`` and returns the finished process.
 * ``slow``: the test runs an experiment, a training or a notebook (seconds or more). ``make check``
   runs the others (``pytest -m "not slow"``); ``make test`` runs everything.
 """
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -36,3 +38,12 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "needs_cifar" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def cli():
+    """``cli(*args, env=None)``: run ``python -m ssl_lib *args`` (5 minutes at most), capturing its output."""
+    def run(*args, env=None):
+        return subprocess.run([sys.executable, "-m", "ssl_lib", *args], capture_output=True, text=True,
+                              env=env, timeout=300)
+    return run

@@ -1,8 +1,6 @@
 """The experiment registry, the command line, and the pipeline chapter's experiment."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -60,15 +58,11 @@ def test_claims_show_whether_they_held():
     assert "holds" in str(held) and "does NOT hold" in str(failed) and "y = 0.5" in str(failed)
 
 
-def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "ssl_lib", *args], capture_output=True, text=True, timeout=300)
-
-
 @pytest.mark.slow
-def test_cli_lists_and_runs_an_experiment(tmp_path):
-    listing = run_cli("list")
+def test_cli_lists_and_runs_an_experiment(tmp_path, cli):
+    listing = cli("list")
     assert listing.returncode == 0 and "nt_xent_toy" in listing.stdout
-    ran = run_cli("run", "nt_xent_toy", "--scale", "quick", "--seed", "1", "--out", str(tmp_path))
+    ran = cli("run", "nt_xent_toy", "--scale", "quick", "--seed", "1", "--out", str(tmp_path))
     assert ran.returncode == 0, ran.stderr
     saved = json.loads((tmp_path / "nt_xent_toy.json").read_text())
     assert PROVENANCE <= set(saved["provenance"])
@@ -80,10 +74,10 @@ def test_cli_lists_and_runs_an_experiment(tmp_path):
 
 
 @pytest.mark.slow
-def test_cli_rejects_unknown_experiment_and_scale(tmp_path):
-    unknown = run_cli("run", "nope", "--out", str(tmp_path))
+def test_cli_rejects_unknown_experiment_and_scale(tmp_path, cli):
+    unknown = cli("run", "nope", "--out", str(tmp_path))
     assert unknown.returncode == 2 and "nt_xent_toy" in unknown.stderr
-    bad_scale = run_cli("run", "nt_xent_toy", "--scale", "huge", "--out", str(tmp_path))
+    bad_scale = cli("run", "nt_xent_toy", "--scale", "huge", "--out", str(tmp_path))
     assert bad_scale.returncode == 2 and "quick" in bad_scale.stderr
     assert list(tmp_path.iterdir()) == []
 

@@ -2,8 +2,7 @@
 corrupt one is never shown as fresh, and the command line stores and checks its folders."""
 
 import json
-import subprocess
-import sys
+import os
 from pathlib import Path
 
 import pytest
@@ -114,26 +113,20 @@ def test_an_unstored_experiment_cannot_be_stored(stored_dir):
         experiments.store("nt_xent_toy", "medium", 0)
 
 
-def run_cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "ssl_lib", *args], capture_output=True, text=True, env=env)
-
-
 @pytest.mark.slow
-def test_cli_checks_out_before_any_work(tmp_path):
+def test_cli_checks_out_before_any_work(tmp_path, cli):
     target = tmp_path / "a_file"
     target.write_text("")
-    done = run_cli("run", "nt_xent_toy", "--scale", "quick", "--out", str(target))
+    done = cli("run", "nt_xent_toy", "--scale", "quick", "--out", str(target))
     assert done.returncode == 2 and "--out" in done.stderr and "Traceback" not in done.stderr
 
 
 @pytest.mark.slow
-def test_cli_names_an_unwritable_cache(tmp_path):
-    import os
-
+def test_cli_names_an_unwritable_cache(tmp_path, cli):
     cache = tmp_path / "cache_file"
     cache.write_text("")
     env = {**os.environ, "SSL_LIB_CACHE": str(cache), "SSL_STORED_RESULTS": "on"}
-    done = run_cli("store", "simclr_training", "--scale", "medium", "--seed", "7", env=env)
+    done = cli("store", "simclr_training", "--scale", "medium", "--seed", "7", env=env)
     assert done.returncode == 2 and "SSL_LIB_CACHE" in done.stderr and "Traceback" not in done.stderr
 
 

@@ -210,13 +210,13 @@ def cached_run(name: str, scale: str | None = None, seed: int = 0) -> Experiment
     the data computes it afresh.
     """
     scale = current_scale() if scale is None else check_scale(scale)
-    folder = check_writable(cache_dir(), CACHE_ENV) / "results"
-    path = folder / f"{name}-{scale}-seed{seed}-{experiment_fingerprint(name)}-{_data_key()}.json"
+    path = cache_dir() / "results" / f"{name}-{scale}-seed{seed}-{experiment_fingerprint(name)}-{_data_key()}.json"
     if path.exists():
         try:
             return load(path)
         except ValueError:  # an unreadable cache entry is recomputed, not fatal
             path.unlink(missing_ok=True)
+    check_writable(cache_dir(), CACHE_ENV)  # before the work, not after it
     result = run(name, scale=scale, seed=seed)
     write_json(path, result.to_dict())
     return result
