@@ -44,7 +44,7 @@ check: install
 # committed notebook executed by nbmake with stored results off, so that every chapter's computing
 # path runs (the notebooks are not regenerated here, so that a stale one fails tests/test_colab.py).
 test: book
-	SSL_STORED_RESULTS=off $(PY) -m pytest tests notebooks --nbmake --nbmake-timeout=1200
+	SSL_STORED_RESULTS=off $(PY) -m pytest tests notebooks --nbmake --nbmake-timeout=1200 --junitxml=_build/test-report.xml
 
 clean:
 	rm -rf _build

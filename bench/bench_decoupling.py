@@ -10,7 +10,7 @@ Measures, on the current device:
   those runs) times epochs times images, divided by the throughput;
 * reading the responses of conv2-conv5 with forward hooks in one pass
   (:func:`ssl_lib.firing.layer_responses`) against one pass per layer: the ratio;
-* the t-SNE of each scale's test points (:func:`ssl_lib.experiments.feature_decoupling.tsne_embedding`),
+* the t-SNE of each scale's test points (:func:`ssl_lib.experiments.feature_decoupling_cifar.tsne_embedding`),
   which runs on the CPU at every scale (scikit-learn).
 
 On a CPU the full scale's batch is cut to ``--cpu-full-batch`` and its responses are read for
@@ -30,7 +30,7 @@ import torch
 from bench_simclr_step import step_throughput
 from ssl_lib import firing
 from ssl_lib.data import load_cifar10
-from ssl_lib.experiments import feature_decoupling as fd
+from ssl_lib.experiments import feature_decoupling_cifar as fd
 from ssl_lib.precision import default_precision
 from ssl_lib.runtime import default_device, describe_device
 from ssl_lib.scale import by_scale

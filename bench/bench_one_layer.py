@@ -19,7 +19,8 @@ import time
 import torch
 
 from ssl_lib import sparse_coding
-from ssl_lib.experiments.feature_learning import data_model, learner_config
+from ssl_lib.experiments.one_layer_learner import learner_config
+from ssl_lib.experiments.sparse_coding import data_model
 from ssl_lib.one_layer import train_one_layer
 from ssl_lib.runtime import describe_device
 

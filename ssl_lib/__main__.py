@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             return _run(parser, args)
         return _store(parser, args)
-    except (ValueError, KeyError, OSError, RuntimeError) as error:
+    except (ValueError, KeyError, OSError, RuntimeError, ArithmeticError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
@@ -66,7 +66,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     result = experiments.run(args.name, scale=args.scale, seed=args.seed)
     path = experiments.save(result, args.out)
     for c in result.claims:
-        print(("HOLDS   " if c.held else "FAILS   ") + str(c))
+        print(f"{c.verdict.upper():14s}{c}")
     print(f"{experiments.provenance_line(result)} -> {path}")
     return 0
 
@@ -87,8 +87,8 @@ def _store(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         start = time.perf_counter()
         path, result, computed = experiments.store(name, args.scale, seed)
         verdict = f"computed in {time.perf_counter() - start:.0f} s" if computed else "fresh, kept"
-        held = sum(c.held for c in result.claims)
-        tqdm.write(f"{path}: {verdict}; {held} of {len(result.claims)} claims hold")
+        held, undecided = (sum(c.verdict == v for c in result.claims) for v in ("holds", "undecided"))
+        tqdm.write(f"{path}: {verdict}; of {len(result.claims)} claims {held} hold, {undecided} undecided")
     return 0
 
 

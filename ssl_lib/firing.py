@@ -59,7 +59,7 @@ def resolve_layer(encoder: nn.Module, layer: str | int) -> str:
 
 
 @torch.no_grad()
-def layer_responses(encoder: nn.Module, images: torch.Tensor, layers: list[str | int] | tuple,
+def layer_responses(encoder: nn.Module, images: torch.Tensor, layers: str | int | list[str | int] | tuple,
                     reduce: str = "mean", batch_size: int = 500) -> dict[str, torch.Tensor]:
     """The response of every unit of each layer in ``layers`` to every image.
 
@@ -70,7 +70,7 @@ def layer_responses(encoder: nn.Module, images: torch.Tensor, layers: list[str |
     Args:
         encoder: a trained encoder (put in eval mode for the pass and restored after).
         images: (N, 3, 32, 32), uint8 or float in [0, 1], on the encoder's device.
-        layers: layer names or indices (see :func:`layer_names`).
+        layers: a layer name or index, or a list of them (see :func:`layer_names`).
         reduce: ``"mean"`` or ``"max"`` over the spatial positions of a conv map.
         batch_size: images per forward pass.
 
@@ -83,6 +83,8 @@ def layer_responses(encoder: nn.Module, images: torch.Tensor, layers: list[str |
         raise ValueError(f"reduce must be one of {', '.join(REDUCTIONS)}, got {reduce!r}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if isinstance(layers, (str, int)):  # one layer, not a sequence of letters
+        layers = [layers]
     names = [resolve_layer(encoder, layer) for layer in layers]
     if not names:
         raise ValueError(f"layers is empty; pass some of: {', '.join(layer_names(encoder))}")

@@ -205,7 +205,7 @@ def circle_angles(features: torch.Tensor) -> torch.Tensor:
 
 
 def vmf_kde_angles(angles: torch.Tensor, grid: torch.Tensor, kappa: float = 8.0) -> torch.Tensor:
-    r"""Von Mises-Fisher kernel density estimate of angles on S¹ (the paper's figure 3):
+    r"""Von Mises-Fisher kernel density estimate of angles on S¹ (as in the paper's circle figure):
 
     .. math:: \hat p(\theta) = \frac{1}{n} \sum_{i=1}^n
               \frac{e^{\kappa \cos(\theta - \theta_i)}}{2\pi I_0(\kappa)}

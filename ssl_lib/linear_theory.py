@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import torch
 from tqdm import tqdm
 
+from ssl_lib import checks
 from ssl_lib.augment import complementary_views
 from ssl_lib.runtime import single_thread
 
@@ -77,8 +78,7 @@ class SpikedCovarianceModel:
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Draw n Gaussian samples; returns x of shape (n, d) and the latent z of shape (n, r)."""
-        if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-            raise ValueError(f"n={n!r} must be an integer >= 2 (a covariance needs two samples)")
+        n = checks.integer(n, "n", 2, why="a covariance needs two samples")
         dtype = self.U.dtype
         z = math.sqrt(self.signal_var) * torch.randn(n, self.r, generator=generator, dtype=dtype)
         xi = torch.randn(n, self.d, generator=generator, dtype=dtype) * self.noise_vars.sqrt()
@@ -113,9 +113,7 @@ def spiked_covariance_model(d: int, r: int, signal_var: float = 1.0, noise_var: 
         signal_var: :math:`\nu^2 > 0`; noise_var: the mean noise variance, >= 0.
         heteroskedasticity: largest over smallest noise variance (>= 1), see :func:`noise_variances`.
     """
-    for name, value in (("d", d), ("r", r)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name}={value!r} must be a positive integer")
+    d, r = checks.integer(d, "d", 1), checks.integer(r, "r", 1)
     if r > d:
         raise ValueError(f"r={r} must be at most d={d}: the signal subspace lives in R^d")
     if not signal_var > 0 or not math.isfinite(signal_var):
@@ -148,9 +146,13 @@ def _check_data(x: torch.Tensor, name: str = "x") -> None:
         raise ValueError(f"{name} has non-finite entries; remove NaN/inf samples first")
 
 
-def _check_rank(k: int, d: int) -> None:
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= d:
-        raise ValueError(f"k={k!r} (the representation dimension) must be an integer in [1, d={d}]")
+def _check_rank(k: int, d: int) -> int:
+    return checks.integer(k, "k", 1, d, why=f"the representation dimension, at most d={d}")
+
+
+def _check_training(steps: int, batch_size: int, lr: float) -> tuple[int, int, float]:
+    return (checks.integer(steps, "steps", 1), checks.integer(batch_size, "batch_size", 2, why="pairs per step"),
+            checks.positive(lr, "lr"))
 
 
 def sample_covariance(x: torch.Tensor) -> torch.Tensor:
@@ -167,6 +169,11 @@ def delete_diagonal(m: torch.Tensor) -> torch.Tensor:
 
 def top_eigenvectors(m: torch.Tensor, k: int) -> torch.Tensor:
     """The eigenvectors of the symmetric (d, d) matrix m for its k largest eigenvalues, (d, k)."""
+    if not isinstance(m, torch.Tensor) or m.ndim != 2 or m.shape[0] != m.shape[1]:
+        raise ValueError(f"m must be a square (d, d) tensor, got {getattr(m, 'shape', type(m))}")
+    if not torch.isfinite(m).all():
+        raise ValueError("m has non-finite entries; its eigenvectors are undefined")
+    k = _check_rank(k, m.shape[0])
     _, vectors = torch.linalg.eigh((m + m.T) / 2)
     return vectors[:, -k:].flip(1)
 
@@ -319,7 +326,8 @@ def train_linear_contrastive(x: torch.Tensor, k: int, *, p: float = 0.5, reg: fl
     """
     _check_data(x)
     n, d = x.shape
-    _check_rank(k, d)
+    k = _check_rank(k, d)
+    steps, batch_size, lr = _check_training(steps, batch_size, lr)
     if not 0 < p < 1:
         raise ValueError(f"mask probability p={p} must be in (0, 1)")
     if not reg > 0:
@@ -350,7 +358,8 @@ def train_linear_autoencoder(x: torch.Tensor, k: int, *, steps: int = 1000, batc
     """
     _check_data(x)
     n, d = x.shape
-    _check_rank(k, d)
+    k = _check_rank(k, d)
+    steps, batch_size, lr = _check_training(steps, batch_size, lr)
     x = (x - x.mean(0)).float()
     W = (torch.randn(k, d, generator=generator) / math.sqrt(d)).requires_grad_()
     V = (torch.randn(d, k, generator=generator) / math.sqrt(k)).requires_grad_()
@@ -373,6 +382,9 @@ def _minimise(batch_loss, optimizer: torch.optim.Optimizer, steps: int, n: int, 
     with single_thread():
         for _ in tqdm(range(steps), desc=desc, disable=not progress, ascii=True):
             loss = batch_loss(torch.randperm(n, generator=generator)[:batch_size])
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"the {desc} loss became {loss.item()} at step {len(history)}; "
+                                         f"lower lr={optimizer.defaults['lr']}")
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

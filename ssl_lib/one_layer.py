@@ -166,6 +166,9 @@ def _train(data: SparseCoding, augmentation: Augmentation, config: LearnerConfig
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        if not torch.isfinite(W).all():
+            raise FloatingPointError(f"the one-layer learner's weights became non-finite at step {step + 1} "
+                                     f"(the loss was {loss.item():.4g}); lower lr={config.lr}")
     W = W.detach()
     return Trained(W.cpu(), (beta * W.norm(dim=1)).cpu(), W0, history)
 

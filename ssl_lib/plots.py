@@ -51,3 +51,26 @@ def new_figure(ncols: int = 1, nrows: int = 1, *, width: float = 4.2, height: fl
 def palette(n: int) -> list:
     """``n`` colours of the book's palette."""
     return sns.color_palette(PALETTE, n)
+
+
+def grouped_bars(ax, groups: list[str], series: dict[str, tuple[list[float], list[float]]], *,
+                 ylabel: str = "test accuracy (%)", colors: list | None = None) -> None:
+    """Bars of accuracies (fractions, drawn in percent) from zero, one group per entry of
+    ``groups`` and one bar per series, with error bars of one standard error and each bar's
+    value written above it. ``series`` maps a legend label to (values, standard errors)."""
+    for label, (values, errors) in series.items():
+        if len(values) != len(groups) or len(errors) != len(groups):
+            raise ValueError(f"series {label!r} has {len(values)} values and {len(errors)} errors "
+                             f"for {len(groups)} groups; give one of each per group")
+    colors = colors or palette(len(series))
+    width = 0.8 / len(series)
+    for i, (label, (values, errors)) in enumerate(series.items()):
+        x = [g + (i - (len(series) - 1) / 2) * width for g in range(len(groups))]
+        ax.bar(x, [100 * v for v in values], width=width * 0.95, yerr=[100 * e for e in errors], capsize=2,
+               color=colors[i], label=label)
+        for xi, v, e in zip(x, values, errors):
+            ax.text(xi, 100 * (v + e) + 1, f"{100 * v:.0f}", ha="center", va="bottom", fontsize=FONT_SIZE - 3)
+    ax.set_xticks(range(len(groups)), groups)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel(ylabel)
+    ax.grid(axis="x", visible=False)

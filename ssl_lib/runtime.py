@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import warnings
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -16,8 +17,9 @@ def seed_everything(seed: int) -> torch.Generator:
     Experiments draw their randomness from the returned generator where they can, so
     that two experiments run in one process do not depend on each other's draws.
     """
-    if not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed={seed!r} must be a non-negative integer")
+    from ssl_lib.checks import seed as check_seed
+
+    seed = check_seed(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -52,12 +54,23 @@ def single_thread() -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-def describe_setup(scale: str) -> str:
-    """What a chapter prints first: its scale, device, precision and whether stored results are shown."""
+def describe_setup(scale: str, chapter: str | None = None) -> str:
+    """What a chapter prints first: its scale, device, precision, whether stored results are
+    shown, and (given the chapter's name) what it is expected to cost at this scale. The full
+    scale without a GPU also warns, before any work starts."""
+    from ssl_lib.costs import expected_time, full_scale_epochs
     from ssl_lib.precision import default_precision
     from ssl_lib.scale import ENV_VAR, SCALES, STORED_ENV, stored_results_enabled
 
     stored = "shown where fresh" if stored_results_enabled() else f"off ({STORED_ENV}=off): every result is computed"
-    return (f"scale: {scale} (set {ENV_VAR} to one of {', '.join(SCALES)} to choose)\n"
-            f"device: {describe_device()}; training precision: {default_precision(default_device())}\n"
-            f"stored results: {stored}")
+    lines = [f"scale: {scale} (set {ENV_VAR} to one of {', '.join(SCALES)} to choose)",
+             f"device: {describe_device()}; training precision: {default_precision(default_device())}",
+             f"stored results: {stored}"]
+    if chapter is not None:
+        gpu = default_device().type == "cuda"
+        lines.append(expected_time(chapter, scale, gpu))
+        if scale != "full" and full_scale_epochs(chapter):  # what the opt-in full scale would cost
+            lines.append(expected_time(chapter, "full", gpu=True))
+        if scale == "full" and not gpu:
+            warnings.warn(f"the full scale is meant for a GPU and this machine has none: {lines[-1]}", stacklevel=2)
+    return "\n".join(lines)

@@ -12,8 +12,9 @@ Data are :math:`x = M z + \xi \in \mathbb{R}^{d_1}`:
   \text{sparsity}}`, although along any one direction it is small.
 
 The paper's asymptotics take :math:`d_1 = \mathrm{poly}(d)`, sparsity of order
-:math:`\log\log d / d` and, in a public reproduction, :math:`\sigma = \sqrt{\log d}/d`
-(secondary readings; see the chapter). The defaults below are the chapter's own choices for small d.
+:math:`\log\log d / d` and, in third-party code for a different paper (Pokle et al. 2022),
+:math:`\sigma = \sqrt{\log d}/d` (secondary readings; see the chapter). The defaults below are
+the chapter's own choices for small d.
 
 Every augmentation here is **affine** in x given its randomness, :math:`x_v = A_v x + \varepsilon_v`
 with :math:`A_v` a random diagonal matrix. A view therefore splits into a sparse part

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import ast
 import functools
+import glob
 import hashlib
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable
 
@@ -34,10 +36,14 @@ ENGINE_MODULES = (
 def atomic_write(path: str | os.PathLike, write: Callable[[IO], None], binary: bool = False) -> Path:
     """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``.
 
-    A reader never sees a half-written file, and an interrupted write leaves nothing behind.
+    A reader never sees a half-written file, and an interrupted write leaves nothing behind; a
+    temporary file that a killed process left beside ``path`` (older than
+    :data:`STALE_TEMPORARY_S`) is removed by the next write. The file is readable as the umask
+    allows, not only by its owner.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb" if binary else "w") as f:
@@ -48,6 +54,21 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO], None], binary: b
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+#: Age (seconds) after which a temporary file of :func:`atomic_write` counts as left behind by
+#: an interrupted write rather than one in progress.
+STALE_TEMPORARY_S = 3600.0
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    now = time.time()
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        try:
+            if now - leftover.stat().st_mtime > STALE_TEMPORARY_S:
+                leftover.unlink()
+        except OSError:  # removed meanwhile by another process, or not ours to remove
+            pass
 
 
 def write_json(path: str | os.PathLike, data: Any) -> Path:

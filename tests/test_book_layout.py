@@ -1,7 +1,6 @@
 """The book's layout: the table of contents and the chapter files agree, and every chapter
 follows the shape the house style asks for."""
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -58,8 +57,8 @@ CHAPTERS = notebooks.chapter_notebooks()
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
 def test_chapter_shape(chapter):
     text = chapter.read_text()
-    assert "current_scale()" in text and "describe_setup(scale)" in text, (
-        f"{chapter.name} does not print the scale, device and precision it runs at")
+    assert "current_scale()" in text and f'describe_setup(scale, chapter="{chapter.stem}")' in text, (
+        f"{chapter.name} does not print the scale, device, precision and expected time it runs at")
     assert "Open in Colab" in text, f"{chapter.name} has no 'Open in Colab' link"
     assert '"google.colab" in sys.modules' in text, f"{chapter.name} has no Colab-only setup cell"
     for section in ("## Overview", "## Summary", "## Exercises"):
@@ -84,3 +83,18 @@ def test_every_experiment_is_shown_by_its_chapter_and_every_shown_one_is_registe
         assert chapter in asked.get(name, set()), f"book/{chapter}.md never shows the experiment {name}"
     unknown = sorted(set(asked) - set(experiments.names()))
     assert unknown == [], f"chapters ask for experiments that are not registered: {unknown}"
+
+
+def test_experiment_names_line_up_with_their_functions_modules_and_chapters():
+    """A registered name is its function's name, and its module is named like its chapter
+    (``book/NN_<topic>.md`` <-> ``ssl_lib/experiments/<topic>.py``), one module per chapter."""
+    from ssl_lib import experiments
+
+    modules = {}
+    for name in experiments.names():
+        exp = experiments.get(name)
+        assert exp.function.__name__ == name, f"{name} is registered by a function called {exp.function.__name__}"
+        topic = exp.module.rsplit(".", 1)[-1]
+        assert exp.chapter.split("_", 1)[1] == topic, f"{name} is in {exp.module}, but its chapter is {exp.chapter}"
+        modules.setdefault(exp.chapter, set()).add(exp.module)
+    assert all(len(m) == 1 for m in modules.values()), modules

@@ -2,7 +2,6 @@
 with a message that names the case and the gap, and every chapter's coding exercise has one."""
 
 import re
-import sys
 from pathlib import Path
 
 import jupytext
@@ -71,6 +70,28 @@ def test_a_wrong_shape_is_reported():
         homework.check("orthogonal_pairs_loss", as_column)
 
 
+def test_a_missing_return_and_a_wrong_type_are_named():
+    def no_return(n, tau):
+        n / tau  # the result is computed, then dropped
+    with pytest.raises(homework.CheckFailed, match="returned None; does it end with `return`"):
+        homework.check("orthogonal_pairs_loss", no_return)
+    with pytest.raises(homework.CheckFailed, match="returned a str, not a number or tensor of shape"):
+        homework.check("orthogonal_pairs_loss", lambda n, tau: "2.0")
+
+
+def test_reference_inputs_have_different_sizes_on_every_axis():
+    # with m = d, an answer reduced over the wrong axis (one value per atom, not per neuron) had
+    # the reference's shape and passed the shape check
+    make_inputs = homework._CHECKS["atom_alignment"].make_inputs
+    for case in range(50):
+        W, M = make_inputs(torch.Generator().manual_seed(case))
+        m, d1, d = W.shape[0], M.shape[0], M.shape[1]
+        assert len({m, d1, d}) == 3, (m, d1, d)
+    wrong_axis = lambda W, M: (W @ M).abs().max(dim=0).values  # noqa: E731  (per atom)
+    with pytest.raises(homework.CheckFailed, match="shape"):
+        homework.check("atom_alignment", wrong_axis)
+
+
 def test_an_unfinished_skeleton_stops_with_not_implemented():
     def skeleton(n, tau):
         raise NotImplementedError("exercise pipeline-ex-orthogonal: write orthogonal_pairs_loss")
@@ -91,3 +112,51 @@ def test_the_instructors_page_lists_every_self_check():
     page = (ROOT / "book" / "instructors.md").read_text()
     missing = [name for name in NAMES if f"`{name}`" not in page]
     assert not missing, f"book/instructors.md does not list the self-checks {missing}"
+
+
+def test_no_reference_is_a_public_library_function():
+    """A student who imports the reference has not done the exercise: every reference is a private
+    function of ``ssl_lib.homework`` (or a lambda defined there), never one of the library's."""
+    for name in NAMES:
+        reference = homework._CHECKS[name].reference
+        assert reference.__module__ == "ssl_lib.homework", f"{name}: the reference comes from {reference.__module__}"
+        assert reference.__name__.startswith("_") or reference.__name__ == "<lambda>", (
+            f"{name}: the reference {reference.__name__} is a public name of ssl_lib.homework")
+
+
+def _mirrors():
+    """(check name, the library function that computes the same thing, adapted to the check's inputs)."""
+    from ssl_lib import firing, hypersphere, linear_theory, losses, one_layer, prediction_head, sparse_coding
+
+    def hoyer(k, n):
+        responses = torch.zeros(n, 1, dtype=torch.float64)
+        responses[:k] = 1.0
+        return firing.hoyer_sparsity(responses).item()
+
+    def projector(x, k):
+        q = linear_theory.diagonal_deleted_subspace(x, k)
+        return q @ q.T
+
+    def collapsed(tau):
+        u = torch.nn.functional.normalize(torch.ones(50, 4, dtype=torch.float64), dim=1)
+        align_term, uniform_term = hypersphere.contrastive_limit(u, u, u, tau)
+        return torch.tensor([losses.align_loss(u, u).item(), losses.uniform_loss(u).item(),
+                             align_term.mean().item(), uniform_term.mean().item()], dtype=torch.float64)
+
+    return {
+        "orthogonal_pairs_loss": lambda n, tau: losses.info_nce(torch.eye(n), torch.eye(n), tau).item(),
+        "masked_sparse_correlation": sparse_coding.masked_sparse_correlation,
+        "atom_alignment": one_layer.atom_alignment,
+        "diagonal_deleted_projector": projector,
+        "subspace_error": linear_theory.subspace_error,
+        "hoyer_of_k_of_n": hoyer,
+        "collapsed_encoder_terms": collapsed,
+        "effective_rank": prediction_head.effective_rank,
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_mirrors()))
+def test_each_private_reference_agrees_with_the_library(name):
+    """The private references compute what the library computes: a check whose reference drifted
+    from the chapter's function would fail the student for the library's answer."""
+    homework.check(name, _mirrors()[name], cases=10, seed=5)

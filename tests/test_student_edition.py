@@ -1,7 +1,6 @@
 """The student edition: generated from the chapters, solutions out, skeletons that stop exactly
 where expected, and the solutions pasting back into place."""
 
-from pathlib import Path
 
 import jupytext
 import pytest

@@ -4,10 +4,12 @@ from ssl_lib.experiments.registry import (
     Claim,
     Experiment,
     ExperimentResult,
+    SeedVerdicts,
     cached_run,
     claim,
     experiment,
     get,
+    greater_claim,
     load,
     names,
     provenance_line,
@@ -22,12 +24,13 @@ from ssl_lib.experiments.registry import (
 from ssl_lib.experiments import pipeline  # noqa: E402,F401
 from ssl_lib.experiments import simclr  # noqa: E402,F401
 from ssl_lib.experiments import linear_contrast  # noqa: E402,F401
-from ssl_lib.experiments import feature_learning  # noqa: E402,F401
+from ssl_lib.experiments import sparse_coding  # noqa: E402,F401
+from ssl_lib.experiments import one_layer_learner  # noqa: E402,F401
 from ssl_lib.experiments import alignment_uniformity  # noqa: E402,F401
 from ssl_lib.experiments import prediction_head  # noqa: E402,F401
-from ssl_lib.experiments import feature_decoupling  # noqa: E402,F401
+from ssl_lib.experiments import feature_decoupling_cifar  # noqa: E402,F401
 
 __all__ = [
-    "Claim", "Experiment", "ExperimentResult", "cached_run", "claim", "experiment", "get", "load", "names",
-    "provenance_line", "result", "results", "run", "save", "store",
+    "Claim", "Experiment", "ExperimentResult", "SeedVerdicts", "cached_run", "claim", "experiment", "get",
+    "greater_claim", "load", "names", "provenance_line", "result", "results", "run", "save", "store",
 ]

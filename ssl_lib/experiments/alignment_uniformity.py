@@ -266,7 +266,7 @@ def align_uniform_sweep(scale: str, seed: int):
               "Spearman rank correlation; kNN accuracy on the normalised output).",
               rho_uniform < 0, spearman_rho=rho_uniform, encoders=len(names)),
         claim("accuracy_rank_both",
-              "The best encoders are those low on both losses (the paper's 'lower left corner'): "
+              "The best encoders are those low on both losses (our reading of the paper): "
               "among encoders that did not collapse, better accuracy goes with a lower held-out "
               "L_align + L_uniform (a negative Spearman rank correlation; kNN accuracy on the "
               "normalised output).",

@@ -12,7 +12,6 @@ The sizes of each scale are in :func:`toy_config` and :func:`cifar_config`.
 
 from __future__ import annotations
 
-import torch
 
 from ssl_lib import prediction_head as ph
 from ssl_lib import train
@@ -176,7 +175,7 @@ def prediction_head_cifar(scale: str, seed: int):
               "The off-diagonal head is competitive with the fully trained linear head: kNN accuracy "
               "within 5 points.",
               knn["offdiag"] >= knn["linear"] - 0.05, knn_offdiag=knn["offdiag"], knn_linear=knn["linear"]),
-        claim("no_head_collapses",
+        claim("no_head_collapses_cifar",
               "Without a head the representation is more collapsed: its effective rank is below "
               "both trained heads'.",
               rank["none"] < min(rank["offdiag"], rank["linear"]), rank_none=rank["none"],

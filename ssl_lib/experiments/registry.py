@@ -23,6 +23,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from ssl_lib.checks import seed as check_seed
 from ssl_lib.data import CACHE_ENV, cache_dir
 from ssl_lib.precision import default_precision
 from ssl_lib.runtime import default_device, describe_device
@@ -40,22 +41,49 @@ class Claim:
         statement: the paper's statement in one sentence.
         held: whether the measurements support it.
         evidence: the numbers that decided it, by name.
+        decided: False when the measurements are too noisy to say either way (then ``held`` is
+            False too): the claim is reported as undecided, neither held nor refuted.
     """
 
     id: str
     statement: str
     held: bool
     evidence: dict[str, float] = field(default_factory=dict)
+    decided: bool = True
+
+    @property
+    def verdict(self) -> str:
+        """``holds``, ``does not hold`` or ``undecided``."""
+        return "holds" if self.held else ("does not hold" if self.decided else "undecided")
 
     def __str__(self) -> str:
         numbers = ", ".join(f"{k} = {_format_number(v)}" for k, v in self.evidence.items())
-        verdict = "holds" if self.held else "does NOT hold"
-        return f"{self.id}: {self.statement} [{verdict}; {numbers}]"
+        return f"{self.id}: {self.statement} [{self.verdict}; {numbers}]"
 
 
-def claim(id: str, statement: str, held: bool, **evidence: float) -> Claim:
+def claim(id: str, statement: str, held: bool, decided: bool = True, **evidence: float) -> Claim:
     """Build a :class:`Claim`; ``evidence`` holds the numbers that decided ``held``."""
-    return Claim(id=id, statement=statement, held=bool(held), evidence=_jsonable(evidence))
+    if held and not decided:
+        raise ValueError(f"claim {id!r}: an undecided claim cannot hold")
+    return Claim(id=id, statement=statement, held=bool(held), evidence=_jsonable(evidence), decided=bool(decided))
+
+
+#: How many standard errors of a difference make it a decided one (about 95% two-sided).
+MARGIN_SE = 2.0
+
+
+def greater_claim(id: str, statement: str, larger: tuple[str, float, float], smaller: tuple[str, float, float],
+                  **evidence: float) -> Claim:
+    """The claim "``larger`` exceeds ``smaller``", each given as ``(name, value, standard error)``.
+
+    With the difference d and its standard error s = sqrt(se_larger^2 + se_smaller^2) (the two
+    measured independently), the claim holds when d > MARGIN_SE * s, does not hold when
+    d < -MARGIN_SE * s, and is undecided in between.
+    """
+    (name_a, a, se_a), (name_b, b, se_b) = larger, smaller
+    difference, se = a - b, math.sqrt(se_a ** 2 + se_b ** 2)
+    return claim(id, statement, held=difference > MARGIN_SE * se, decided=abs(difference) > MARGIN_SE * se,
+                 **{name_a: a, name_b: b, "difference": difference, "difference_se": se}, **evidence)
 
 
 @dataclass
@@ -85,7 +113,7 @@ class ExperimentResult:
         for c in self.claims:
             numbers = "; ".join(f"{k} = {_format_number(v)}" for k, v in c.evidence.items())
             statement = c.statement.replace("|", "\\|")
-            rows.append(f"| `{c.id}` | {statement} | {'yes' if c.held else '**no**'} | {numbers} |")
+            rows.append(f"| `{c.id}` | {statement} | {_VERDICT_CELL[c.verdict]} | {numbers} |")
         rows.append("")
         rows.append(f"*{provenance_line(self)}.*")
         return "\n".join(rows)
@@ -167,8 +195,7 @@ def run(name: str, scale: str | None = None, seed: int = 0) -> ExperimentResult:
     """Run the experiment ``name`` at ``scale`` (default: :func:`ssl_lib.current_scale`) and ``seed``."""
     exp = get(name)
     scale = current_scale() if scale is None else check_scale(scale)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed={seed!r} must be a non-negative integer")
+    seed = check_seed(seed)
     start = time.perf_counter()
     measurements, claims = exp.function(scale=scale, seed=seed)
     wall = time.perf_counter() - start
@@ -218,7 +245,11 @@ def cached_run(name: str, scale: str | None = None, seed: int = 0) -> Experiment
             path.unlink(missing_ok=True)
     check_writable(cache_dir(), CACHE_ENV)  # before the work, not after it
     result = run(name, scale=scale, seed=seed)
-    write_json(path, result.to_dict())
+    try:
+        write_json(path, result.to_dict())
+    except OSError as error:  # the disk filled up or the folder went away meanwhile: keep the work
+        warnings.warn(f"could not cache {name} in {path.parent} ({error}); the result is returned "
+                      f"but will be computed again next time (check {CACHE_ENV})", stacklevel=2)
     return result
 
 
@@ -292,6 +323,58 @@ def results(name: str, seeds: tuple[int, ...] = (0,), scale: str | None = None) 
     return [result(name, seed=seed, scale=scale) for seed in seeds]
 
 
+@dataclass(frozen=True)
+class SeedVerdicts:
+    """One experiment's claims decided on several seeds (results of :func:`results`).
+
+    A claim holds only when it holds on every seed, does not hold when it fails beyond the noise
+    on every seed, and is undecided otherwise (undecided on a seed, or seeds that disagree).
+    """
+
+    shown: tuple[ExperimentResult, ...]
+
+    def __post_init__(self) -> None:
+        if not self.shown or len({r.name for r in self.shown}) != 1:
+            raise ValueError("SeedVerdicts needs results of one experiment, at least one")
+
+    @property
+    def ids(self) -> list[str]:
+        return [c.id for c in self.shown[0].claims]
+
+    def verdict(self, id: str) -> str:
+        """``holds``, ``does not hold`` or ``undecided``, over every seed."""
+        verdicts = {r.claim(id).verdict for r in self.shown}
+        return verdicts.pop() if len(verdicts) == 1 else "undecided"
+
+    def describe(self, id: str) -> str:
+        """The verdict in words, for a sentence: "holds on both seeds", "does not hold on either
+        seed", or "is undecided" with each seed's verdict."""
+        verdict, n = self.verdict(id), len(self.shown)
+        if verdict == "holds":
+            return "holds on both seeds" if n == 2 else ("holds" if n == 1 else f"holds on all {n} seeds")
+        if verdict == "does not hold":
+            return "does not hold on either seed" if n == 2 else ("does not hold" if n == 1 else
+                                                                   f"does not hold on any of the {n} seeds")
+        each = ", ".join(f"seed {r.provenance['seed']}: {r.claim(id).verdict}" for r in self.shown)
+        return f"is undecided ({each})"
+
+    def _repr_markdown_(self) -> str:
+        seeds = [r.provenance["seed"] for r in self.shown]
+        rows = ["| claim | statement | " + " | ".join(f"seed {s}" for s in seeds) + " | over the seeds |",
+                "| --- | --- | " + "--- | " * len(seeds) + "--- |"]
+        for id in self.ids:
+            cells = []
+            for r in self.shown:
+                c = r.claim(id)
+                margin = (f" ({c.evidence['difference']:+.3f} ± {c.evidence['difference_se']:.3f})"
+                          if "difference_se" in c.evidence else "")
+                cells.append(_VERDICT_CELL[c.verdict] + margin)
+            statement = self.shown[0].claim(id).statement.replace("|", "\\|")
+            rows.append(f"| `{id}` | {statement} | {' | '.join(cells)} | {_VERDICT_CELL[self.verdict(id)]} |")
+        rows += ["", f"*{provenance_line(*self.shown)}.*"]
+        return "\n".join(rows)
+
+
 def store(name: str, scale: str, seed: int) -> tuple[Path, ExperimentResult, bool]:
     """Compute (unless fresh) and store the result of ``name`` at ``scale`` and ``seed``.
 
@@ -321,12 +404,18 @@ def provenance_line(*shown: ExperimentResult) -> str:
         return " | ".join(provenance_line(r) for r in shown)
     first = shown[0].provenance
     seeds = ", ".join(str(r.provenance["seed"]) for r in shown)
-    minutes = ", ".join(f"{r.provenance['wall_time_s'] / 60:.1f}" for r in shown)
+    minutes = ", ".join(f"{_compute_s(r) / 60:.1f}" for r in shown)
     commits = ", ".join(dict.fromkeys(_short_commit(r.provenance.get("git_commit", "unknown")) for r in shown))
     return (f"{shown[0].name}: {first['scale']} scale, seed{'s' if len(shown) > 1 else ''} {seeds}; "
             f"{_origin(shown[0])}; {first['device']}, {first.get('precision', 'float32')}, "
             f"data {first.get('data', 'unknown')}, commit{'s' if ',' in commits else ''} {commits}; "
-            f"{minutes} min")
+            f"{minutes} min {'of training' if 'train_s' in shown[0].measurements else 'to compute'}")
+
+
+def _compute_s(result: ExperimentResult) -> float:
+    """The time a result cost: the training time of its runs when it reports one (``train_s``,
+    kept when a result is re-assembled from cached training runs), else its computing time."""
+    return result.measurements.get("train_s", result.provenance["wall_time_s"])
 
 
 def _origin(result: ExperimentResult) -> str:
@@ -372,6 +461,9 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (bool, int, float, str)) or value is None:
         return value
     raise TypeError(f"cannot store a {type(value).__name__} in an experiment's measurements")
+
+
+_VERDICT_CELL = {"holds": "yes", "does not hold": "**no**", "undecided": "*undecided*"}
 
 
 def _format_number(value: Any) -> str:

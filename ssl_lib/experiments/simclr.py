@@ -16,9 +16,9 @@ import math
 from dataclasses import replace
 
 from ssl_lib.evaluate import extract_features, linear_probe_accuracy
-from ssl_lib.experiments.registry import claim, experiment
+from ssl_lib.experiments.registry import claim, experiment, greater_claim
 from ssl_lib.scale import by_scale
-from ssl_lib.train import TrainConfig, TrainResult, eval_images, evaluation_set, train
+from ssl_lib.train import TrainConfig, TrainResult, cifar10, config_key, eval_images, evaluation_set, train
 
 CHAPTER = "02_simclr"
 
@@ -55,11 +55,15 @@ def simclr_config(scale: str, seed: int = 0) -> TrainConfig:
 
 
 def ablation_config(scale: str, seed: int = 0) -> TrainConfig:
-    """The baseline the ablations vary: the chapter's recipe at quick scale; at medium and full
-    scale the same recipe for fewer epochs (medium 10, full 30: about 5 minutes a run on an H100,
-    estimated), evaluated at the end. The medium ablations are not yet stored."""
+    """The baseline the ablations vary, evaluated once, at the end.
+
+    quick: the chapter's recipe itself (so the ablations share its training run). medium: the
+    recipe for 4 epochs with half a warm-up epoch (about 3 minutes a run on two CPU cores; the
+    ablations of one seed, 11 runs, fit in about 35 minutes). full: the recipe for 30 epochs
+    (about 5 minutes a run on an H100, estimated).
+    """
     base = simclr_config(scale, seed)
-    return by_scale(scale, quick=base, medium=replace(base, epochs=10, eval_every=0),
+    return by_scale(scale, quick=base, medium=replace(base, epochs=4, warmup_epochs=0.5, eval_every=0),
                     full=replace(base, epochs=30, eval_every=0))
 
 
@@ -82,7 +86,7 @@ def accuracy_se(accuracy: float, n: int) -> float:
 def simclr_training(scale: str, seed: int):
     """SimCLR training on CIFAR-10: kNN and linear-probe accuracy of h against epochs."""
     result = train(simclr_config(scale, seed))
-    m = _history(result)
+    m = {**_history(result), "runs": {result.key: result.wall_s}}
     knn0, probe0 = m["knn"][0], m["probe"][0]
     claims = [
         claim("loss_decreases", "Training lowers the NT-Xent loss.",
@@ -100,22 +104,61 @@ def simclr_training(scale: str, seed: int):
     return m, claims
 
 
-@experiment("simclr_augmentations", chapter=CHAPTER)
+def _final(result: TrainResult) -> dict:
+    """A run's final kNN and probe accuracy with their standard errors, its steps and its time."""
+    n_test = len(evaluation_set(result.config, "test"))
+    knn, probe = result.final_knn, result.final_probe
+    return {"knn": knn, "knn_se": accuracy_se(knn, n_test), "probe": probe, "probe_se": accuracy_se(probe, n_test),
+            "epochs": result.config.epochs, "batch_size": result.config.batch_size,
+            "steps": result.config.epochs * (_training_images(result.config) // result.config.batch_size),
+            "train_s": result.wall_s, "from_cache": result.from_cache}
+
+
+def _training_images(config: TrainConfig) -> int:
+    """How many images one epoch of ``config`` trains on."""
+    return 10 * config.train_per_class if config.train_per_class else len(cifar10("train"))
+
+
+def _run_times(runs: dict) -> dict[str, float]:
+    """The training time of each distinct run among ``runs``, by run key (a shared run once), so
+    that :mod:`ssl_lib.costs` can add up a chapter's runs without counting a shared one twice."""
+    return {r.key: r.wall_s for r in runs.values()}
+
+
+def _knn(final: dict, name: str) -> tuple[str, float, float]:
+    return f"knn_{name}", final["knn"], final["knn_se"]
+
+
+AUGMENTATION_SETS = ("crop", "color", "crop_color", "simclr")
+
+
+def augmentation_configs(scale: str, seed: int = 0) -> dict[str, TrainConfig]:
+    """The augmentation ablation, by preset: crops, colour distortion, both, the full recipe."""
+    base = ablation_config(scale, seed)
+    return {name: replace(base, augment=name) for name in AUGMENTATION_SETS}
+
+
+def head_configs(scale: str, seed: int = 0) -> dict[str, TrainConfig]:
+    """The projection-head ablation, by head (the quick scale leaves out the linear head)."""
+    base = ablation_config(scale, seed)
+    heads = by_scale(scale, quick=("none", "mlp"), full=("none", "linear", "mlp"), medium=("none", "linear", "mlp"))
+    return {head: replace(base, head=head) for head in heads}
+
+
+@experiment("simclr_augmentations", chapter=CHAPTER, stored=("medium", "full"))
 def simclr_augmentations(scale: str, seed: int):
     """Composition of augmentations: crop with colour distortion beats either alone."""
-    base = ablation_config(scale, seed)
-    runs = {name: train(replace(base, augment=name)) for name in ("crop", "color", "crop_color", "simclr")}
-    m = {name: _history(r) for name, r in runs.items()}
-    knn = {name: r.final_knn for name, r in runs.items()}
-    probe = {name: r.final_probe for name, r in runs.items()}
-    m["final_knn"], m["final_probe"] = knn, probe
+    runs = {name: train(config) for name, config in augmentation_configs(scale, seed).items()}
+    final = {name: _final(r) for name, r in runs.items()}
+    times = _run_times(runs)
+    m = {"final": final, "runs": times, "train_s": sum(times.values())}
     claims = [
-        claim("crop_color_beats_crop",
-              "Adding colour distortion to random crops improves the representation (kNN accuracy).",
-              knn["crop_color"] > knn["crop"], knn_crop_color=knn["crop_color"], knn_crop=knn["crop"]),
-        claim("crop_color_beats_color",
-              "Adding random crops to colour distortion improves the representation (kNN accuracy).",
-              knn["crop_color"] > knn["color"], knn_crop_color=knn["crop_color"], knn_color=knn["color"]),
+        greater_claim("crop_color_beats_crop",
+                      "Adding colour distortion to random crops improves the representation (kNN accuracy).",
+                      _knn(final["crop_color"], "crop_color"), _knn(final["crop"], "crop")),
+        greater_claim("crop_color_beats_color",
+                      "Adding random crops to colour distortion improves the representation (kNN accuracy).",
+                      _knn(final["crop_color"], "crop_color"), _knn(final["color"], "color")),
     ]
     return m, claims
 
@@ -131,43 +174,110 @@ def probe_on(result: TrainResult, output: str) -> float:
                                  extract_features(network, test_x), test_y)
 
 
-@experiment("simclr_projection_head", chapter=CHAPTER)
+@experiment("simclr_projection_head", chapter=CHAPTER, stored=("medium", "full"))
 def simclr_projection_head(scale: str, seed: int):
-    """The projection head: probe on h beats probe on z; a nonlinear head beats none."""
-    base = ablation_config(scale, seed)
-    heads = by_scale(scale, quick=("none", "mlp"), full=("none", "linear", "mlp"))
-    runs = {head: train(replace(base, head=head)) for head in heads}
-    m = {head: _history(r) for head, r in runs.items()}
-    probe_h = {head: r.final_probe for head, r in runs.items()}
-    probe_z = {head: probe_on(r, "z") for head, r in runs.items() if head != "none"}
-    m["probe_h"], m["probe_z"] = probe_h, probe_z
+    """The projection head: probe on h beats probe on z; a nonlinear head beats a linear one and none."""
+    runs = {head: train(config) for head, config in head_configs(scale, seed).items()}
+    n_test = len(evaluation_set(ablation_config(scale, seed), "test"))
+    final = {head: _final(r) for head, r in runs.items()}
+    for head, r in runs.items():  # with no head, z is h
+        final[head]["probe_z"] = final[head]["probe"] if head == "none" else probe_on(r, "z")
+        final[head]["probe_z_se"] = accuracy_se(final[head]["probe_z"], n_test)
+    times = _run_times(runs)
+    m = {"final": final, "runs": times, "train_s": sum(times.values())}
+
+    def probe(head: str, output: str = "h") -> tuple[str, float, float]:
+        key = "probe" if output == "h" else "probe_z"
+        return f"probe_{output}_{head}", final[head][key], final[head][f"{key}_se"]
+
     claims = [
-        claim("h_beats_z", "With the MLP head, a linear probe on h beats a linear probe on z = g(h).",
-              probe_h["mlp"] > probe_z["mlp"], probe_h=probe_h["mlp"], probe_z=probe_z["mlp"]),
-        claim("mlp_beats_none", "A nonlinear projection head gives a better h than no head (linear probe on h).",
-              probe_h["mlp"] > probe_h["none"], probe_h_mlp=probe_h["mlp"], probe_h_none=probe_h["none"]),
+        greater_claim("h_beats_z", "With the MLP head, a linear probe on h beats a linear probe on z = g(h).",
+                      probe("mlp"), probe("mlp", "z")),
+        greater_claim("mlp_beats_none",
+                      "A nonlinear projection head gives a better h than no head (linear probe on h).",
+                      probe("mlp"), probe("none")),
     ]
+    if "linear" in runs:
+        claims.append(greater_claim(
+            "mlp_beats_linear", "A nonlinear projection head gives a better h than a linear one (linear probe on h).",
+            probe("mlp"), probe("linear")))
     return m, claims
 
 
-@experiment("simclr_batch_temperature", chapter=CHAPTER)
-def simclr_batch_temperature(scale: str, seed: int):
-    """Batch size and temperature: larger batches help at a fixed number of epochs; τ matters."""
+def fixed_step_epochs(base: TrainConfig, batch_size: int, reference_batch: int) -> int:
+    """Epochs at ``batch_size`` that take about as many optimiser steps as ``base.epochs`` epochs
+    at ``reference_batch`` (at least one)."""
+    return max(1, round(base.epochs * batch_size / reference_batch))
+
+
+def batch_configs(scale: str, seed: int = 0) -> tuple[dict[int, TrainConfig], dict[int, TrainConfig]]:
+    """The batch-size ablation, by batch size: at the baseline's number of epochs (the paper's
+    comparison), and at the number of steps of the largest batch's run (a smaller batch for fewer
+    epochs, with the warm-up shortened in proportion). The largest batch's run is in both."""
     base = ablation_config(scale, seed)
-    batches = by_scale(scale, quick=(128, 512), full=(128, 512, 1024))
-    temperatures = (0.1, 0.5, 1.0)
-    by_batch = {b: train(replace(base, batch_size=b)).final_knn for b in batches}
-    by_tau = {t: train(replace(base, temperature=t)).final_knn for t in temperatures}
-    m = {"batch_size": list(batches), "knn_by_batch": [by_batch[b] for b in batches],
-         "temperature": list(temperatures), "knn_by_temperature": [by_tau[t] for t in temperatures],
-         "base_batch_size": base.batch_size, "base_temperature": base.temperature}
-    small, large = batches[0], batches[-1]
-    best_tau = max(by_tau, key=by_tau.get)
+    batches = by_scale(scale, quick=(128, 512), medium=(128, 256, 512), full=(128, 512, 1024))
+    fixed_epochs = {b: replace(base, batch_size=b) for b in batches}
+    fixed_steps = {}
+    for b in batches:
+        epochs = fixed_step_epochs(base, b, batches[-1])
+        fixed_steps[b] = replace(base, batch_size=b, epochs=epochs,
+                                 warmup_epochs=base.warmup_epochs * epochs / base.epochs)
+    return fixed_epochs, fixed_steps
+
+
+def temperature_configs(scale: str, seed: int = 0) -> dict[float, TrainConfig]:
+    """The temperature ablation at the baseline's batch size, by τ."""
+    base = ablation_config(scale, seed)
+    temperatures = by_scale(scale, quick=(0.1, 0.5, 1.0), medium=(0.1, 0.2, 0.5), full=(0.1, 0.5, 1.0))
+    return {t: replace(base, temperature=t) for t in temperatures}
+
+
+def training_plan(scale: str, seed: int = 0) -> list[TrainConfig]:
+    """Every distinct network the chapter trains at ``scale`` for one seed, in order (what it costs)."""
+    fixed_epochs, fixed_steps = batch_configs(scale, seed)
+    configs = [simclr_config(scale, seed), *augmentation_configs(scale, seed).values(),
+               *head_configs(scale, seed).values(), *fixed_epochs.values(), *fixed_steps.values(),
+               *temperature_configs(scale, seed).values()]
+    return list({config_key(c): c for c in configs}.values())
+
+
+@experiment("simclr_batch_temperature", chapter=CHAPTER, stored=("medium", "full"))
+def simclr_batch_temperature(scale: str, seed: int):
+    """Batch size at a fixed number of epochs (the paper's comparison) and at a fixed number of
+    steps; the temperature τ at the recipe's batch size."""
+    base = ablation_config(scale, seed)
+    fixed_epoch_configs, fixed_step_configs = batch_configs(scale, seed)
+    batches, temperatures = list(fixed_epoch_configs), list(temperature_configs(scale, seed))
+    largest = batches[-1]
+    runs = {f"batch {b}, {c.epochs} epochs": train(c)
+            for b, c in [*fixed_epoch_configs.items(), *fixed_step_configs.items()]}
+    runs.update({f"tau {t}": train(c) for t, c in temperature_configs(scale, seed).items()})
+    final = {name: _final(r) for name, r in runs.items()}
+    fixed_epochs = [final[f"batch {b}, {c.epochs} epochs"] for b, c in fixed_epoch_configs.items()]
+    fixed_steps = [final[f"batch {b}, {c.epochs} epochs"] for b, c in fixed_step_configs.items()]
+    by_tau = [final[f"tau {t}"] for t in temperatures]
+    m = {"batch_size": list(batches), "fixed_epochs": fixed_epochs, "fixed_steps": fixed_steps,
+         "temperature": list(temperatures), "by_temperature": by_tau, "base_batch_size": base.batch_size,
+         "base_temperature": base.temperature, "base_epochs": base.epochs, "runs": _run_times(runs)}
+    m["train_s"] = sum(m["runs"].values())
+    small = batches[0]
     claims = [
-        claim("larger_batch_helps",
-              f"At a fixed number of epochs, batch {large} beats batch {small} (kNN accuracy).",
-              by_batch[large] > by_batch[small], knn_small_batch=by_batch[small], knn_large_batch=by_batch[large]),
-        claim("temperature_0.5_best", "Among τ = 0.1, 0.5, 1.0, τ = 0.5 gives the best kNN accuracy.",
-              best_tau == 0.5, **{f"knn_tau_{t}": v for t, v in by_tau.items()}),
+        greater_claim("larger_batch_helps",
+                      f"At a fixed number of epochs (the paper's comparison), batch {largest} beats batch {small} "
+                      "(kNN accuracy).",
+                      _knn(fixed_epochs[-1], f"batch_{largest}"), _knn(fixed_epochs[0], f"batch_{small}")),
+        greater_claim("larger_batch_helps_fixed_steps",
+                      f"At a fixed number of optimiser steps, batch {largest} beats batch {small} (kNN accuracy).",
+                      _knn(fixed_steps[-1], f"batch_{largest}"), _knn(fixed_steps[0], f"batch_{small}")),
     ]
+    if 0.5 in temperatures:
+        best = max(range(len(temperatures)), key=lambda i: by_tau[i]["knn"])
+        others = [i for i in range(len(temperatures)) if temperatures[i] != 0.5]
+        rival = max(others, key=lambda i: by_tau[i]["knn"])  # the best of the other temperatures
+        mid = temperatures.index(0.5)
+        listed = ", ".join(map(str, temperatures))
+        claims.append(greater_claim(
+            "temperature_0.5_best", f"Among τ = {listed}, τ = 0.5 gives the best kNN accuracy.",
+            _knn(by_tau[mid], "tau_0.5"), _knn(by_tau[rival], f"tau_{temperatures[rival]}"),
+            best_tau=temperatures[best]))
     return m, claims

@@ -1,4 +1,4 @@
-"""The SimCLR chapter's experiments: the claims that hold at the quick scale over two seeds, and
+"""Chapter 02's experiments (SimCLR): the claims that hold at the quick scale over two seeds, and
 one training step of every full-scale configuration on the CPU."""
 
 from dataclasses import replace
@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 
 from ssl_lib import experiments
-from ssl_lib.experiments.simclr import ablation_config, probe_on, simclr_config
+from ssl_lib.experiments.simclr import ablation_config, fixed_step_epochs, probe_on, simclr_config
 from ssl_lib.train import train
 
 pytestmark = [pytest.mark.needs_cifar, pytest.mark.slow]
@@ -24,27 +24,46 @@ def test_training_improves_on_the_random_encoder(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_crop_with_colour_beats_either_alone(seed):
+def test_crop_with_color_beats_either_alone(seed):
+    # Crop + colour beats crop alone by more than two standard errors on both seeds at the quick
+    # scale (seed 0: 31.8% vs 27.2%, standard error of the difference 2.0 points); against colour
+    # alone the quick runs cannot always decide (seed 0: undecided), but never the opposite way.
     result = experiments.run("simclr_augmentations", scale="quick", seed=seed)
     assert result.claim("crop_color_beats_crop").held
-    assert result.claim("crop_color_beats_color").held
+    assert result.claim("crop_color_beats_color").verdict != "does not hold"
+    assert set(result.measurements["final"]) == {"crop", "color", "crop_color", "simclr"}
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_projection_head_experiment_reports_h_and_z(seed):
-    # At the quick scale the head's effects are within the run-to-run spread (seed 1: probe on h
-    # 34.5% vs z 34.4%, and no head beat the MLP head), so only the measurements are checked.
-    m = experiments.run("simclr_projection_head", scale="quick", seed=seed).measurements
-    assert set(m["probe_h"]) == {"none", "mlp"} and set(m["probe_z"]) == {"mlp"}
-    assert all(0.1 < a < 1 for a in list(m["probe_h"].values()) + list(m["probe_z"].values()))
+    # At the quick scale the head's effects are within the noise (seed 1: no head beat the MLP
+    # head by 1.8 points, standard error 2.2), so only the verdicts' consistency is checked.
+    result = experiments.run("simclr_projection_head", scale="quick", seed=seed)
+    final = result.measurements["final"]
+    assert set(final) == {"none", "mlp"} and final["none"]["probe_z"] == final["none"]["probe"]
+    assert all(0.1 < r[key] < 1 for r in final.values() for key in ("probe", "probe_z", "knn"))
+    for c in result.claims:
+        assert abs(c.evidence["difference"]) > 2 * c.evidence["difference_se"] or c.verdict == "undecided"
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_batch_temperature_experiment_reports_every_condition(seed):
-    # At the quick scale neither effect is reliable (see the chapter); check the measurements only.
+    # At the quick scale neither effect is decided (see the chapter); check the measurements only.
     m = experiments.run("simclr_batch_temperature", scale="quick", seed=seed).measurements
-    assert len(m["knn_by_batch"]) == len(m["batch_size"]) and len(m["knn_by_temperature"]) == 3
-    assert all(0.1 < a < 1 for a in m["knn_by_batch"] + m["knn_by_temperature"])
+    assert len(m["fixed_epochs"]) == len(m["fixed_steps"]) == len(m["batch_size"])
+    assert len(m["by_temperature"]) == len(m["temperature"]) == 3
+    steps = [r["steps"] for r in m["fixed_steps"]]
+    assert max(steps) <= 1.3 * min(steps), steps  # about the same number of steps
+    assert [r["epochs"] for r in m["fixed_epochs"]] == [m["base_epochs"]] * len(m["batch_size"])
+    assert all(0.1 < r["knn"] < 1 for r in m["fixed_epochs"] + m["fixed_steps"] + m["by_temperature"])
+
+
+def test_medium_ablations_vary_one_setting_around_a_short_recipe():
+    base, recipe = ablation_config("medium"), simclr_config("medium")
+    assert base.epochs < recipe.epochs and base.eval_every == 0
+    longer = replace(base, epochs=recipe.epochs, warmup_epochs=recipe.warmup_epochs, eval_every=recipe.eval_every)
+    assert longer == recipe
+    assert [fixed_step_epochs(base, b, 512) for b in (128, 256, 512)] == [1, 2, 4]
 
 
 def test_full_scale_recipe():

@@ -17,7 +17,6 @@ experiment are loaded, not retrained, by the other two. The chapter shows these 
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -27,8 +26,8 @@ from sklearn.metrics import silhouette_score
 from ssl_lib import augment as aug
 from ssl_lib import firing
 from ssl_lib.evaluate import extract_features
-from ssl_lib.experiments.registry import ExperimentResult, cached_run, claim, experiment
-from ssl_lib.scale import by_scale, check_scale
+from ssl_lib.experiments.registry import claim, experiment
+from ssl_lib.scale import by_scale
 from ssl_lib.train import TrainConfig, TrainResult, build_model, eval_images, evaluation_set, train
 
 CHAPTER = "06_feature_decoupling_cifar"
@@ -96,7 +95,7 @@ def _test_set(result: TrainResult):
 # ----------------------------------------------------------------------------------------------
 
 @experiment("decoupling_supervised_vs_contrastive", chapter=CHAPTER)
-def supervised_vs_contrastive(scale: str, seed: int):
+def decoupling_supervised_vs_contrastive(scale: str, seed: int):
     """Supervised and SimCLR features of the same AlexNet: class selectivity of the higher layers."""
     runs = {"supervised": train(supervised_config(scale, seed)),
             "contrastive": train(augmentation_configs(scale, seed, (WITH_COLOR,))[WITH_COLOR])}
@@ -151,7 +150,7 @@ def class_separation(points: np.ndarray | torch.Tensor, labels, metric: str = "e
 
 
 @experiment("decoupling_augmentations", chapter=CHAPTER)
-def augmentations(scale: str, seed: int):
+def decoupling_augmentations(scale: str, seed: int):
     """SimCLR under five augmentation sets: accuracy and t-SNE class separation of the features."""
     configs = augmentation_configs(scale, seed)
     tsne_per_class = by_scale(scale, quick=30, full=200)  # t-SNE of 300 / 2,000 test points
@@ -203,7 +202,7 @@ def _per_class(labels: torch.Tensor, per_class: int | None, seed: int) -> torch.
 # ----------------------------------------------------------------------------------------------
 
 @experiment("decoupling_sparsity", chapter=CHAPTER)
-def sparsity(scale: str, seed: int):
+def decoupling_sparsity(scale: str, seed: int):
     """Colour distortion and the sparsity of firing in AlexNet layers conv2-conv5."""
     configs = augmentation_configs(scale, seed, (WITHOUT_COLOR, WITH_COLOR))
     models = {"without colour": train(configs[WITHOUT_COLOR]).model,

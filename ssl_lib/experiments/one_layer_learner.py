@@ -1,13 +1,12 @@
-"""The theory chapters' experiments: feature decoupling and the one-layer learner (Wen & Li 2021).
+"""Chapter 04's experiment (Wen & Li 2021): the one-layer learner.
 
-* ``feature_decoupling`` (chapter 03): for each augmentation, the cross-view correlation of the
-  sparse and of the dense part of the data, measured and in closed form.
-* ``one_layer_feature_learning`` (chapter 04): the one-layer symmetric-ReLU learner trained with
-  InfoNCE under each augmentation, and once with masking but no thresholds; what its neurons
-  learn and how well a linear probe reads z from its features.
+* ``one_layer_feature_learning``: the one-layer symmetric-ReLU learner trained with InfoNCE under
+  each augmentation, and once with masking but no thresholds; what its neurons learn and how well
+  a linear probe reads z from its features.
 
-The sizes of each scale are in :func:`data_model` and :func:`learner_config`; the chapters and the
-tests call the same functions.
+The learner of each scale is :func:`learner_config` and its data chapter 03's
+:func:`ssl_lib.experiments.sparse_coding.data_model`; the chapter and the tests call the same
+functions.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ import torch
 
 from ssl_lib import one_layer, sparse_coding
 from ssl_lib.experiments.registry import claim, experiment
+from ssl_lib.experiments.sparse_coding import data_model
 from ssl_lib.runtime import default_device, seed_everything
 from ssl_lib.scale import by_scale
 from ssl_lib.sparse_coding import Augmentation, SparseCoding
@@ -23,57 +23,11 @@ from ssl_lib.sparse_coding import Augmentation, SparseCoding
 NO_THRESHOLDS = "masking, no thresholds"
 
 
-def data_model(scale: str, generator: torch.Generator) -> SparseCoding:
-    """The sparse-coding data of each scale: d = 32 atoms in R^256 (quick), 64 in R^1024 (full).
-
-    Both keep about two active atoms per input and the same noise per direction (σ = 0.2).
-    """
-    sizes = by_scale(scale, quick=dict(d=32, d1=256, sparsity=0.06),
-                     full=dict(d=64, d1=1024, sparsity=0.03))
-    return sparse_coding.sparse_coding(**sizes, noise_std=0.2, generator=generator)
-
-
 def learner_config(scale: str, **overrides) -> one_layer.LearnerConfig:
     """The learner of each scale: m = 64 neurons, 600 steps of 128 pairs (quick); m = 128,
     3000 steps of 512 pairs (full). ``overrides`` replace any field of :class:`LearnerConfig`."""
     sizes = by_scale(scale, quick=dict(), full=dict(m=128, steps=3000, batch=512, init_std=0.005))
     return one_layer.LearnerConfig(**{**sizes, **overrides})
-
-
-@experiment("feature_decoupling", chapter="03_sparse_coding")
-def feature_decoupling(scale: str, seed: int):
-    """Masking keeps the sparse part of the two views correlated and decorrelates the dense part."""
-    g = seed_everything(seed)
-    data = data_model(scale, g)
-    n = by_scale(scale, quick=10_000, full=100_000)
-    measured, closed = {}, {}
-    for name, augmentation in sparse_coding.augmentations().items():
-        measured[name] = sparse_coding.view_correlations(data, augmentation, n=n, generator=g)
-        closed[name] = sparse_coding.closed_form_correlations(data, name)
-    gap = max(abs(measured[a][part] - closed[a][part]) for a in measured for part in ("sparse", "dense"))
-    measurements = {
-        "measured": measured,
-        "closed_form": closed,
-        "largest_gap": gap,
-        "sizes": {"d": data.d, "d1": data.d1, "sparsity": data.sparsity, "noise_std": data.noise_std,
-                  "n": n},
-        **data.signal_to_noise(),
-    }
-    mask, same = measured["masking"], measured["no augmentation"]
-    claims = [
-        claim("masking_keeps_sparse", "With masking, the sparse part stays correlated between the "
-              "two views along the atoms (correlation at least 0.5).",
-              mask["sparse"] >= 0.5, sparse_correlation=mask["sparse"]),
-        claim("masking_decouples_dense", "With masking, the dense part of the two views is "
-              "uncorrelated (|correlation| at most 0.02).",
-              abs(mask["dense"]) <= 0.02, dense_correlation=mask["dense"]),
-        claim("no_augmentation_keeps_both", "Without augmentation both parts stay fully correlated "
-              "(at least 0.99).", min(same["sparse"], same["dense"]) >= 0.99,
-              sparse_correlation=same["sparse"], dense_correlation=same["dense"]),
-        claim("closed_form_matches", "Every measured correlation is within 0.03 of its closed form.",
-              gap <= 0.03, largest_gap=gap),
-    ]
-    return measurements, claims
 
 
 def train_and_measure(data: SparseCoding, augmentation: Augmentation, config: one_layer.LearnerConfig,

@@ -10,19 +10,6 @@ PROVENANCE = {"scale", "seed", "device", "torch", "python", "git_commit", "wall_
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_nt_xent_toy_claims_hold_at_quick_scale(seed):
-    result = experiments.run("nt_xent_toy", scale="quick", seed=seed)
-    assert result.all_hold, "\n".join(str(c) for c in result.claims)
-
-
-@pytest.mark.slow
-def test_nt_xent_toy_full_scale_code_path():
-    result = experiments.run("nt_xent_toy", scale="full", seed=0)
-    assert len(result.measurements["loss"]) == 1000 and result.all_hold
-
-
-@pytest.mark.slow
 def test_run_records_provenance_and_is_deterministic():
     first = experiments.run("nt_xent_toy", scale="quick", seed=5)
     second = experiments.run("nt_xent_toy", scale="quick", seed=5)
@@ -55,7 +42,27 @@ def test_registry_rejects_unknown_names_bad_seeds_and_scales():
 def test_claims_show_whether_they_held():
     held = experiments.claim("a", "A statement.", True, x=1.0)
     failed = experiments.claim("b", "Another.", False, y=0.5)
-    assert "holds" in str(held) and "does NOT hold" in str(failed) and "y = 0.5" in str(failed)
+    assert "[holds" in str(held) and "does not hold" in str(failed) and "y = 0.5" in str(failed)
+    with pytest.raises(ValueError, match="undecided"):
+        experiments.claim("c", "Both.", True, decided=False)
+
+
+@pytest.mark.parametrize("a, verdict", [(0.61, "holds"), (0.59, "undecided"), (0.41, "undecided"),
+                                        (0.39, "does not hold")])
+def test_greater_claim_is_decided_only_beyond_two_standard_errors(a, verdict):
+    # se of the difference: sqrt(0.03^2 + 0.04^2) = 0.05, so the margin is 0.10 either way
+    c = experiments.greater_claim("x", "A beats B.", ("a", a, 0.03), ("b", 0.50, 0.04))
+    assert c.verdict == verdict and c.evidence["difference_se"] == pytest.approx(0.05)
+    assert c.evidence["a"] == a and c.evidence["difference"] == pytest.approx(a - 0.50)
+
+
+def test_results_stored_before_undecided_claims_load_as_decided(tmp_path):
+    result = experiments.run("nt_xent_toy", scale="quick", seed=0)
+    data = result.to_dict()
+    for c in data["claims"]:
+        del c["decided"]
+    (tmp_path / "old.json").write_text(json.dumps(data))
+    assert all(c.decided for c in experiments.load(tmp_path / "old.json").claims)
 
 
 @pytest.mark.slow
@@ -80,6 +87,18 @@ def test_cli_rejects_unknown_experiment_and_scale(tmp_path, cli):
     bad_scale = cli("run", "nt_xent_toy", "--scale", "huge", "--out", str(tmp_path))
     assert bad_scale.returncode == 2 and "quick" in bad_scale.stderr
     assert list(tmp_path.iterdir()) == []
+    huge_seed = cli("run", "nt_xent_toy", "--seed", str(10**23), "--out", str(tmp_path))  # was a torch traceback
+    assert huge_seed.returncode == 2 and "Traceback" not in huge_seed.stderr
+    assert f"seed={10**23} must be an integer in [0, {2**63 - 1}]" in huge_seed.stderr
+
+
+def test_seeds_of_any_integral_type_are_accepted_and_others_named():
+    import numpy as np
+
+    assert experiments.run("nt_xent_toy", scale="quick", seed=np.int64(1)).provenance["seed"] == 1
+    for bad in (1.5, "1", True, -1):
+        with pytest.raises(ValueError, match="seed="):
+            experiments.run("nt_xent_toy", scale="quick", seed=bad)
 
 
 @pytest.mark.slow
