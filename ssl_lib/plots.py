@@ -6,6 +6,8 @@ carry captions in the book (MyST-NB figure metadata), so these helpers set no ti
 
 from __future__ import annotations
 
+import math
+
 import matplotlib
 import matplotlib.pyplot as plt
 import seaborn as sns
@@ -71,6 +73,7 @@ def grouped_bars(ax, groups: list[str], series: dict[str, tuple[list[float], lis
         for xi, v, e in zip(x, values, errors):
             ax.text(xi, 100 * (v + e) + 1, f"{100 * v:.0f}", ha="center", va="bottom", fontsize=FONT_SIZE - 3)
     ax.set_xticks(range(len(groups)), groups)
-    ax.set_ylim(0, 100)
+    highest = max(100 * (v + e) for values, errors in series.values() for v, e in zip(values, errors))
+    ax.set_ylim(0, min(100, 10 * math.ceil((highest + 20) / 10)))  # from zero, room for labels and legend
     ax.set_ylabel(ylabel)
     ax.grid(axis="x", visible=False)

@@ -58,9 +58,9 @@ def ablation_config(scale: str, seed: int = 0) -> TrainConfig:
     """The baseline the ablations vary, evaluated once, at the end.
 
     quick: the chapter's recipe itself (so the ablations share its training run). medium: the
-    recipe for 4 epochs with half a warm-up epoch (about 3 minutes a run on two CPU cores; the
-    ablations of one seed, 11 runs, fit in about 35 minutes). full: the recipe for 30 epochs
-    (about 5 minutes a run on an H100, estimated).
+    recipe for 4 epochs with half a warm-up epoch (about 3 minutes a run on two CPU cores; the 12
+    runs of one seed took 35 minutes when the cores were not shared). full: the recipe for 30
+    epochs (about 5 minutes a run on an H100, estimated).
     """
     base = simclr_config(scale, seed)
     return by_scale(scale, quick=base, medium=replace(base, epochs=4, warmup_epochs=0.5, eval_every=0),
