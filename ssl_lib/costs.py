@@ -83,17 +83,43 @@ def full_scale_epochs(chapter: str) -> dict[str, int]:
     return epochs
 
 
-def stored_training_minutes(chapter: str, scale: str = "medium", seed: int = 0) -> tuple[float, str] | None:
-    """The training time (minutes) of the stored results of ``chapter`` at ``scale`` for ``seed``
+def stored_training_minutes(chapter: str, scale: str = "medium") -> tuple[dict[int, float], str] | None:
+    """The training time (minutes) of the stored results of ``chapter`` at ``scale``, by seed,
     and the device they were measured on; None when the chapter stores none."""
     from ssl_lib import experiments
 
-    stored = [experiments.registry.load_stored(name, scale, seed) for name in experiments.names()
-              if experiments.get(name).chapter == chapter and scale in experiments.get(name).stored]
-    stored = [r for r in stored if r is not None and "runs" in r.measurements]
-    if not stored:
-        return None
-    return training_seconds(*stored) / 60, stored[0].provenance["device"]
+    names = [name for name in experiments.names()
+             if experiments.get(name).chapter == chapter and scale in experiments.get(name).stored]
+    minutes, device = {}, None
+    for seed in range(10):
+        stored = [experiments.registry.load_stored(name, scale, seed) for name in names]
+        stored = [r for r in stored if r is not None and "runs" in r.measurements]
+        if stored:
+            minutes[seed] = training_seconds(*stored) / 60
+            device = stored[0].provenance["device"]
+    return (minutes, device) if minutes else None
+
+
+def sized_for_medium(chapter: str) -> bool:
+    """Whether ``chapter`` trains other networks at the medium scale than at the quick scale (a
+    chapter not yet sized for it runs its quick settings there)."""
+    from ssl_lib.train import config_key
+
+    plan = _plans().get(chapter)
+    return bool(plan) and {config_key(c) for c in plan("medium")} != {config_key(c) for c in plan("quick")}
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def _medium_text(chapter: str) -> str:
+    stored = stored_training_minutes(chapter)
+    if stored is not None:
+        minutes, device = stored
+        per_seed = ", ".join(f"{m:.0f} min (seed {seed})" for seed, m in minutes.items())
+        return f"{per_seed} of training, measured on {device}"
+    return "not measured" if sized_for_medium(chapter) else "as the quick scale (not sized for the medium scale yet)"
 
 
 def expected_time(chapter: str, scale: str, gpu: bool) -> str:
@@ -102,19 +128,17 @@ def expected_time(chapter: str, scale: str, gpu: bool) -> str:
     check_scale(scale)
     record = measured_quick_seconds()
     quick = record["chapters"].get(chapter)
-    quick_text = (f"about {quick / 60:.1f} min ({record['measured']})" if quick is not None
-                  else "not recorded")
+    quick_text = f"about {_duration(quick)} ({record['measured']})" if quick is not None else "not recorded"
     if scale == "quick" or not full_scale_epochs(chapter):
         return f"expected time at the quick scale: {quick_text}" + (
             "" if scale == "quick" else "; this chapter trains no CIFAR-10 network, so every scale costs the same")
     if scale == "medium":
-        stored = stored_training_minutes(chapter)
-        if stored is None:
-            return "expected time at the medium scale: not measured (no stored medium results)"
-        minutes, device = stored
-        return (f"expected time at the medium scale: showing its stored results, about the quick scale's "
-                f"{quick_text}; recomputing them, {minutes:.0f} min of training per seed (measured on {device})"
-                + ("; on a GPU, not measured" if gpu else ""))
+        if stored_training_minutes(chapter) is not None:
+            return (f"expected time at the medium scale: {quick_text} to show its stored results; recomputing "
+                    f"them: {_medium_text(chapter)}" + ("; on a GPU, not measured" if gpu else ""))
+        if not sized_for_medium(chapter):
+            return f"expected time at the medium scale: as at the quick scale, {quick_text} (not sized for it yet)"
+        return "expected time at the medium scale: not measured"
     epochs = full_scale_epochs(chapter)
     text = f"expected time at the full scale, an ESTIMATE (never run by this book): {full_scale_estimate(epochs)}"
     resnet = epochs.get("resnet18", 0)
@@ -140,15 +164,13 @@ def cost_table() -> str:
     """A Markdown table of every recorded chapter's cost at each scale, each cell labelled by its
     source (for the instructors' page, rendered at build time by ``_ext/chapter_costs.py``)."""
     record = measured_quick_seconds()
-    rows = [f"| chapter | quick, measured ({record['measured']}) | medium: stored runs' training per seed, "
-            "measured | full, one GPU: an estimate |", "| --- | --- | --- | --- |"]
+    rows = [f"| chapter | quick, measured ({record['measured']}) | medium, recomputing the stored results "
+            "(per seed) | full, one GPU: an estimate |", "| --- | --- | --- | --- |"]
     for chapter, seconds in record["chapters"].items():
-        stored = stored_training_minutes(chapter)
         epochs = full_scale_epochs(chapter)
-        medium = (f"{stored[0]:.0f} min ({stored[1]})" if stored else
-                  "as quick (no CIFAR-10 network)" if not epochs else "not measured")
+        medium = _medium_text(chapter) if epochs else "as the quick scale (no CIFAR-10 network)"
         full = full_scale_estimate(epochs)
-        rows.append(f"| {chapter} | {seconds / 60:.1f} min | {medium} | {full} |")
+        rows.append(f"| {chapter} | {_duration(seconds)} | {medium} | {full} |")
     return "\n".join(rows)
 
 

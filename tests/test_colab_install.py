@@ -245,6 +245,7 @@ def test_colab_setup_cell_installs_ssl_lib_keeping_torch_and_stored_results(tmp_
     out, _, line = done.stdout.rpartition("@@REPORT@@")
     after = json.loads(line)
     assert "device: " in out and "scale: " in out and "stored results: " in out, out
+    assert "expected time at the quick scale: about" in out, out  # chapter_times.json ships too
 
     assert after["torch_version"] == before["version"], f"torch became {after['torch_version']}"
     assert after["torch_dist_version"] == before["dist_version"]

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("report", type=Path, help="the JUnit XML report of `make test`")
     parser.add_argument("--machine", default="2 CPU cores with AVX-512 BF16, CI",
-                        help="where the report was measured (shown beside the times)")
+                        help="where and how the report was measured (shown beside the times; the date is added)")
     args = parser.parse_args(argv)
     record = {"measured": f"{args.machine}, {date.today().isoformat()}", "chapters": chapter_seconds(args.report)}
     OUT.write_text(json.dumps(record, indent=1) + "\n")
