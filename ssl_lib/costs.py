@@ -2,9 +2,9 @@
 
 Three sources, each named where it is shown:
 
-* the **quick** scale's execution time of every chapter, measured by the test run that executes
-  the chapters (``tools/chapter_times.py`` reads its JUnit report and writes
-  ``ssl_lib/results/chapter_times.json``);
+* the **quick** scale's execution time of every chapter, measured by nbmake executing the
+  chapters (``tools/chapter_times.py`` reads its JUnit report and writes
+  ``ssl_lib/results/chapter_times.json``; the record names how it was measured);
 * the **medium** scale's training time on two CPU cores, added up from the stored results (each
   reports its training runs by key, so a run two experiments share counts once);
 * the **full** scale on a GPU, never run by this book: an estimate, from the number of epochs the
@@ -170,7 +170,7 @@ def cost_table() -> str:
         epochs = full_scale_epochs(chapter)
         medium = _medium_text(chapter) if epochs else "as the quick scale (no CIFAR-10 network)"
         full = full_scale_estimate(epochs)
-        rows.append(f"| {chapter} | {_duration(seconds)} | {medium} | {full} |")
+        rows.append(f"| {{doc}}`{chapter}` | {_duration(seconds)} | {medium} | {full} |")
     return "\n".join(rows)
 
 

@@ -51,7 +51,7 @@ def test_expected_time_says_where_each_number_comes_from(monkeypatch):
     assert "every scale costs the same" in costs.expected_time("05_linear_contrast", "full", gpu=False)
     with pytest.raises(ValueError, match="scale"):
         costs.expected_time("02_simclr", "huge", gpu=False)
-    assert "| 02_simclr | 1.5 min |" in costs.cost_table()
+    assert "| {doc}`02_simclr` | 1.5 min |" in costs.cost_table()
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="the warning is for a machine without a GPU")
