@@ -87,12 +87,13 @@ def stored_training_minutes(chapter: str, scale: str = "medium") -> tuple[dict[i
     """The training time (minutes) of the stored results of ``chapter`` at ``scale``, by seed,
     and the device they were measured on; None when the chapter stores none."""
     from ssl_lib import experiments
+    from ssl_lib.experiments.registry import load_stored, stored_seeds
 
     names = [name for name in experiments.names()
              if experiments.get(name).chapter == chapter and scale in experiments.get(name).stored]
     minutes, device = {}, None
-    for seed in range(10):
-        stored = [experiments.registry.load_stored(name, scale, seed) for name in names]
+    for seed in sorted({seed for name in names for seed in stored_seeds(name, scale)}):
+        stored = [load_stored(name, scale, seed) for name in names]
         stored = [r for r in stored if r is not None and "runs" in r.measurements]
         if stored:
             minutes[seed] = training_seconds(*stored) / 60
@@ -113,8 +114,8 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
-def _medium_text(chapter: str) -> str:
-    stored = stored_training_minutes(chapter)
+def _medium_text(chapter: str, stored: tuple[dict[int, float], str] | None) -> str:
+    """What recomputing ``chapter``'s medium results costs, from :func:`stored_training_minutes`."""
     if stored is not None:
         minutes, device = stored
         per_seed = ", ".join(f"{m:.0f} min (seed {seed})" for seed, m in minutes.items())
@@ -129,17 +130,18 @@ def expected_time(chapter: str, scale: str, gpu: bool) -> str:
     record = measured_quick_seconds()
     quick = record["chapters"].get(chapter)
     quick_text = f"about {_duration(quick)} ({record['measured']})" if quick is not None else "not recorded"
-    if scale == "quick" or not full_scale_epochs(chapter):
+    epochs = full_scale_epochs(chapter)
+    if scale == "quick" or not epochs:
         return f"expected time at the quick scale: {quick_text}" + (
             "" if scale == "quick" else "; this chapter trains no CIFAR-10 network, so every scale costs the same")
     if scale == "medium":
-        if stored_training_minutes(chapter) is not None:
+        stored = stored_training_minutes(chapter)
+        if stored is not None:
             return (f"expected time at the medium scale: {quick_text} to show its stored results; recomputing "
-                    f"them: {_medium_text(chapter)}" + ("; on a GPU, not measured" if gpu else ""))
+                    f"them: {_medium_text(chapter, stored)}" + ("; on a GPU, not measured" if gpu else ""))
         if not sized_for_medium(chapter):
             return f"expected time at the medium scale: as at the quick scale, {quick_text} (not sized for it yet)"
         return "expected time at the medium scale: not measured"
-    epochs = full_scale_epochs(chapter)
     text = f"expected time at the full scale, an ESTIMATE (never run by this book): {full_scale_estimate(epochs)}"
     resnet = epochs.get("resnet18", 0)
     cpu_hours = resnet * CIFAR10_TRAIN_IMAGES / RESNET18_CPU_IMAGES_S / 3600
@@ -168,23 +170,22 @@ def cost_table() -> str:
             "(per seed) | full, one GPU: an estimate |", "| --- | --- | --- | --- |"]
     for chapter, seconds in record["chapters"].items():
         epochs = full_scale_epochs(chapter)
-        medium = _medium_text(chapter) if epochs else "as the quick scale (no CIFAR-10 network)"
+        medium = _medium_text(chapter, stored_training_minutes(chapter)) if epochs else \
+            "as the quick scale (no CIFAR-10 network)"
         full = full_scale_estimate(epochs)
         rows.append(f"| {{doc}}`{chapter}` | {_duration(seconds)} | {medium} | {full} |")
     return "\n".join(rows)
 
 
-def saved_tensor_bytes(config, images: int, precision: str = "bfloat16") -> int:
+def saved_tensor_bytes(model, config, images: int, precision: str = "bfloat16") -> int:
     """The bytes of every distinct tensor autograd saves for the backward pass of one loss
-    evaluation of ``config``'s model on ``images`` images (two views each) in ``precision``'s
-    autocast, on the CPU."""
+    evaluation of ``model`` (built from ``config``) on ``images`` images (two views each) in
+    ``precision``'s autocast, on the CPU."""
     import torch
 
     from ssl_lib import precision as prec
     from ssl_lib.objectives import OBJECTIVES
-    from ssl_lib.train import build_model
 
-    model = build_model(config).train()
     size = config.augmentation().size
     views = torch.rand(2, images, 3, size, size)
     saved: dict[int, int] = {}
@@ -195,7 +196,8 @@ def saved_tensor_bytes(config, images: int, precision: str = "bfloat16") -> int:
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor), \
             prec.autocast(precision, torch.device("cpu")):
-        OBJECTIVES[config.objective].loss(model, views[0], views[1], torch.zeros(images, dtype=torch.long), config)
+        OBJECTIVES[config.objective].loss(model.train(), views[0], views[1], torch.zeros(images, dtype=torch.long),
+                                          config)
     return sum(saved.values())
 
 
@@ -208,13 +210,11 @@ def training_memory_gb(config, precision: str = "bfloat16") -> float:
     state (SGD momentum) in float32. Workspace memory and the allocator's fragmentation are not
     counted, so a real GPU needs more.
     """
-    import torch
-
     from ssl_lib.train import build_model
 
-    small, large = saved_tensor_bytes(config, 4, precision), saved_tensor_bytes(config, 8, precision)
+    model = build_model(config)
+    small, large = (saved_tensor_bytes(model, config, n, precision) for n in (4, 8))
     per_image = (large - small) / 4
     activations = small + per_image * (config.batch_size - 4)
-    with torch.no_grad():
-        parameters = 3 * 4 * sum(p.numel() for p in build_model(config).parameters())
+    parameters = 3 * 4 * sum(p.numel() for p in model.parameters())
     return (activations + parameters) / 1e9

@@ -10,7 +10,7 @@ import ssl_lib
 from ssl_lib import costs
 from ssl_lib.experiments import ExperimentResult
 from ssl_lib.experiments.simclr import simclr_config, training_plan
-from ssl_lib.train import TrainConfig, config_key
+from ssl_lib.train import TrainConfig, build_model, config_key
 
 
 def test_the_full_scale_epochs_add_up_each_distinct_run_once():
@@ -34,7 +34,8 @@ def test_training_seconds_count_a_run_shared_by_two_experiments_once():
 def test_the_memory_estimate_grows_along_the_line_through_two_probes():
     config = TrainConfig(encoder="convnet", encoder_kwargs={"width": 8}, proj_dim=16,
                          augment_overrides={"size": 16}, batch_size=64)
-    small, large = (costs.saved_tensor_bytes(config, n) for n in (4, 8))
+    model = build_model(config)
+    small, large = (costs.saved_tensor_bytes(model, config, n) for n in (4, 8))
     assert 0 < small < large
     gb64, gb128 = costs.training_memory_gb(config), costs.training_memory_gb(replace(config, batch_size=128))
     assert gb128 - gb64 == pytest.approx((large - small) / 4 * 64 / 1e9, rel=1e-6)

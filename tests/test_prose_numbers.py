@@ -49,7 +49,7 @@ from pathlib import Path
 
 import jupytext
 import pytest
-from myst_markdown import HEADING, LABEL_LINE, Directive, Verbatim, parse_blocks  # noqa: E402
+from myst_markdown import HEADING, LABEL_LINE, ROLE, Directive, Verbatim, parse_blocks  # noqa: E402
 
 import notebooks  # noqa: E402  (tools/notebooks.py)
 
@@ -57,7 +57,6 @@ PAPER_CLASS = "paper"
 
 MATH_BLOCK = re.compile(r"\$\$.*?\$\$", re.S)
 MATH_INLINE = re.compile(r"(?<![\\$])\$(?!\$)(.+?)(?<![\\$])\$", re.S)
-ROLE = re.compile(r"\{[\w:-]+\}`[^`]*`")
 INLINE_CODE = re.compile(r"`[^`]*`")
 LINK_TARGET = re.compile(r"\]\([^)]*\)")
 URL = re.compile(r"https?://\S+")

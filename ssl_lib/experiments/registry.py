@@ -266,6 +266,13 @@ def stored_path(name: str, scale: str, seed: int) -> Path:
     return STORED_DIR / scale / f"{name}-seed{seed}.json"
 
 
+def stored_seeds(name: str, scale: str) -> list[int]:
+    """The seeds for which a result of ``name`` at ``scale`` is stored in the package, in order."""
+    found = (path.name.removeprefix(f"{name}-seed").removesuffix(".json")
+             for path in (STORED_DIR / scale).glob(f"{name}-seed*.json"))
+    return sorted(int(seed) for seed in found if seed.isdigit())
+
+
 def refresh_command(name: str, scale: str, seed: int) -> str:
     """The command that computes and stores the result of ``name`` at ``scale`` and ``seed``."""
     return f"python -m ssl_lib store {name} --scale {scale} --seed {seed}"

@@ -86,7 +86,7 @@ def accuracy_se(accuracy: float, n: int) -> float:
 def simclr_training(scale: str, seed: int):
     """SimCLR training on CIFAR-10: kNN and linear-probe accuracy of h against epochs."""
     result = train(simclr_config(scale, seed))
-    m = {**_history(result), "runs": {result.key: result.wall_s}}
+    m = {**_history(result), "runs": _run_times(result)}
     knn0, probe0 = m["knn"][0], m["probe"][0]
     claims = [
         claim("loss_decreases", "Training lowers the NT-Xent loss.",
@@ -119,10 +119,10 @@ def _training_images(config: TrainConfig) -> int:
     return 10 * config.train_per_class if config.train_per_class else len(cifar10("train"))
 
 
-def _run_times(runs: dict) -> dict[str, float]:
-    """The training time of each distinct run among ``runs``, by run key (a shared run once), so
+def _run_times(*results: TrainResult) -> dict[str, float]:
+    """The training time of each distinct run among ``results``, by run key (a shared run once), so
     that :mod:`ssl_lib.costs` can add up a chapter's runs without counting a shared one twice."""
-    return {r.key: r.wall_s for r in runs.values()}
+    return {r.key: r.wall_s for r in results}
 
 
 def _knn(final: dict, name: str) -> tuple[str, float, float]:
@@ -150,7 +150,7 @@ def simclr_augmentations(scale: str, seed: int):
     """Composition of augmentations: crop with colour distortion beats either alone."""
     runs = {name: train(config) for name, config in augmentation_configs(scale, seed).items()}
     final = {name: _final(r) for name, r in runs.items()}
-    times = _run_times(runs)
+    times = _run_times(*runs.values())
     m = {"final": final, "runs": times, "train_s": sum(times.values())}
     claims = [
         greater_claim("crop_color_beats_crop",
@@ -183,7 +183,7 @@ def simclr_projection_head(scale: str, seed: int):
     for head, r in runs.items():  # with no head, z is h
         final[head]["probe_z"] = final[head]["probe"] if head == "none" else probe_on(r, "z")
         final[head]["probe_z_se"] = accuracy_se(final[head]["probe_z"], n_test)
-    times = _run_times(runs)
+    times = _run_times(*runs.values())
     m = {"final": final, "runs": times, "train_s": sum(times.values())}
 
     def probe(head: str, output: str = "h") -> tuple[str, float, float]:
@@ -247,18 +247,18 @@ def simclr_batch_temperature(scale: str, seed: int):
     steps; the temperature τ at the recipe's batch size."""
     base = ablation_config(scale, seed)
     fixed_epoch_configs, fixed_step_configs = batch_configs(scale, seed)
-    batches, temperatures = list(fixed_epoch_configs), list(temperature_configs(scale, seed))
+    epoch_runs = {b: train(c) for b, c in fixed_epoch_configs.items()}
+    step_runs = {b: train(c) for b, c in fixed_step_configs.items()}
+    tau_runs = {t: train(c) for t, c in temperature_configs(scale, seed).items()}
+    batches, temperatures = list(epoch_runs), list(tau_runs)
     largest = batches[-1]
-    runs = {f"batch {b}, {c.epochs} epochs": train(c)
-            for b, c in [*fixed_epoch_configs.items(), *fixed_step_configs.items()]}
-    runs.update({f"tau {t}": train(c) for t, c in temperature_configs(scale, seed).items()})
-    final = {name: _final(r) for name, r in runs.items()}
-    fixed_epochs = [final[f"batch {b}, {c.epochs} epochs"] for b, c in fixed_epoch_configs.items()]
-    fixed_steps = [final[f"batch {b}, {c.epochs} epochs"] for b, c in fixed_step_configs.items()]
-    by_tau = [final[f"tau {t}"] for t in temperatures]
-    m = {"batch_size": list(batches), "fixed_epochs": fixed_epochs, "fixed_steps": fixed_steps,
-         "temperature": list(temperatures), "by_temperature": by_tau, "base_batch_size": base.batch_size,
-         "base_temperature": base.temperature, "base_epochs": base.epochs, "runs": _run_times(runs)}
+    fixed_epochs = [_final(r) for r in epoch_runs.values()]
+    fixed_steps = [_final(r) for r in step_runs.values()]
+    by_tau = {t: _final(r) for t, r in tau_runs.items()}
+    m = {"batch_size": batches, "fixed_epochs": fixed_epochs, "fixed_steps": fixed_steps,
+         "temperature": temperatures, "by_temperature": list(by_tau.values()), "base_batch_size": base.batch_size,
+         "base_temperature": base.temperature, "base_epochs": base.epochs,
+         "runs": _run_times(*epoch_runs.values(), *step_runs.values(), *tau_runs.values())}
     m["train_s"] = sum(m["runs"].values())
     small = batches[0]
     claims = [
@@ -270,14 +270,11 @@ def simclr_batch_temperature(scale: str, seed: int):
                       f"At a fixed number of optimiser steps, batch {largest} beats batch {small} (kNN accuracy).",
                       _knn(fixed_steps[-1], f"batch_{largest}"), _knn(fixed_steps[0], f"batch_{small}")),
     ]
-    if 0.5 in temperatures:
-        best = max(range(len(temperatures)), key=lambda i: by_tau[i]["knn"])
-        others = [i for i in range(len(temperatures)) if temperatures[i] != 0.5]
-        rival = max(others, key=lambda i: by_tau[i]["knn"])  # the best of the other temperatures
-        mid = temperatures.index(0.5)
+    if 0.5 in by_tau:
+        best = max(by_tau, key=lambda t: by_tau[t]["knn"])
+        rival = max((t for t in by_tau if t != 0.5), key=lambda t: by_tau[t]["knn"])  # the best other τ
         listed = ", ".join(map(str, temperatures))
         claims.append(greater_claim(
             "temperature_0.5_best", f"Among τ = {listed}, τ = 0.5 gives the best kNN accuracy.",
-            _knn(by_tau[mid], "tau_0.5"), _knn(by_tau[rival], f"tau_{temperatures[rival]}"),
-            best_tau=temperatures[best]))
+            _knn(by_tau[0.5], "tau_0.5"), _knn(by_tau[rival], f"tau_{rival}"), best_tau=best))
     return m, claims
