@@ -1,27 +1,40 @@
-"""How the neurons of a trained encoder fire: layer activations, sparsity, class selectivity.
+"""How the neurons of a trained encoder fire: layer activations, sparsity, class selectivity,
+colour sensitivity.
 
 Wen & Li (2021) argue that strong augmentation (above all colour distortion) makes a network
 learn **sparse** features, each firing on few inputs, where weak augmentation lets it learn
-**dense** ones; their Figure 4 shows this for AlexNet layers 2-5 on CIFAR-10. This module
-measures it:
+**dense** ones; their Figure 4 shows this for AlexNet layers 2-5 on CIFAR-10 (we could not find
+how they measured it). This module measures it several ways:
 
-* :func:`layer_names`, :func:`layer_responses`: the response of every unit of a layer to every
-  image, a conv channel's map reduced over space (mean or max), shape (N images, C units);
-* :func:`firing_rate`: the fraction of images on which a unit is active above a threshold;
-* :func:`hoyer_sparsity`: Hoyer's (2004) sparsity index of each unit's responses over images;
+* :func:`layer_names`, :func:`layer_responses`: the response of every unit of a layer, either one
+  per image (a conv channel's map reduced over space, mean or max), shape (N images, C units),
+  or one per image and spatial position (``reduce="positions"``), shape (N·H·W, C);
+* :func:`firing_rate`: the share of images (or positions) at which a unit is active;
+* :func:`hoyer_sparsity`: Hoyer's (2004) sparsity index of each unit's responses;
+* :func:`population_activity`: the share of a layer's units active on each image (or position);
+* :func:`color_sensitivity`: how much a unit's response changes when the image loses its colour;
 * :func:`class_selectivity`: how much a unit prefers one class (Morcos et al. 2018's index);
 * :func:`top_activating`: the images that drive a unit most;
-* :func:`sparsity_by_layer`: the per-layer summary the chapter plots.
+* :func:`sparsity_by_layer`: the per-layer summary the chapter plots;
+* :func:`handmade_units`: four units with known answers (two colour-opponent, two edge), to test
+  what the measures report before they are trusted on a trained network.
+
+Why per position: a spatial mean mixes how often a unit fires with how much of the image it
+fires on. A unit that answers small colour blobs gets small per-image means and looks sparse
+over images even when it fires somewhere on most of them (chapter 06 measures this with
+:func:`handmade_units`).
 """
 
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 
 import torch
 from torch import nn
+from torchvision.transforms.v2.functional import rgb_to_grayscale
 
-REDUCTIONS = ("mean", "max")
+REDUCTIONS = ("mean", "max", "positions")
 
 
 def layer_names(encoder: nn.Module) -> list[str]:
@@ -64,18 +77,20 @@ def layer_responses(encoder: nn.Module, images: torch.Tensor, layers: str | int 
     """The response of every unit of each layer in ``layers`` to every image.
 
     A conv layer's output (N, C, H, W) (after its ReLU and pooling) gives one response per
-    channel and image, the map's spatial mean (``reduce="mean"``) or maximum (``"max"``); a
-    fully connected layer's (N, C) output is its own response.
+    channel and image, the map's spatial mean (``reduce="mean"``) or maximum (``"max"``), or
+    one response per channel, image and position (``"positions"``: the map itself, its N·H·W
+    (image, position) pairs as rows, image by image); a fully connected layer's (N, C) output is
+    its own response.
 
     Args:
         encoder: a trained encoder (put in eval mode for the pass and restored after).
         images: (N, 3, 32, 32), uint8 or float in [0, 1], on the encoder's device.
         layers: a layer name or index, or a list of them (see :func:`layer_names`).
-        reduce: ``"mean"`` or ``"max"`` over the spatial positions of a conv map.
+        reduce: ``"mean"``, ``"max"`` or ``"positions"``.
         batch_size: images per forward pass.
 
     Returns:
-        {layer name: float32 tensor of shape (N, C)} on the CPU.
+        {layer name: float32 tensor of shape (N, C), or (N·H·W, C) for ``"positions"``} on the CPU.
     """
     from ssl_lib.augment import check_images  # the one place that validates image batches
 
@@ -93,7 +108,9 @@ def layer_responses(encoder: nn.Module, images: torch.Tensor, layers: str | int 
     def hook(name):
         def save(module, inputs, output):
             out = output.float()
-            if out.ndim == 4:
+            if out.ndim == 4 and reduce == "positions":
+                out = out.permute(0, 2, 3, 1).flatten(0, 2)
+            elif out.ndim == 4:
                 out = out.mean(dim=(2, 3)) if reduce == "mean" else out.amax(dim=(2, 3))
             captured[name] = out.cpu()
         return save
@@ -136,6 +153,8 @@ def firing_rate(responses: torch.Tensor, threshold: float = 0.5) -> torch.Tensor
 
     The threshold is relative to each unit's own largest response over the images, so the rate
     does not depend on the unit's scale. A low rate is a sparse unit. Dead units get rate 0.
+    Given responses per position (``reduce="positions"``), it is the share of (image, position)
+    pairs at which the unit fires.
 
     Args:
         responses: (N, C) non-negative responses (:func:`layer_responses`).
@@ -144,11 +163,31 @@ def firing_rate(responses: torch.Tensor, threshold: float = 0.5) -> torch.Tensor
     Returns:
         (C,) rates in [0, 1].
     """
+    return _active(responses, threshold).float().mean(dim=0)
+
+
+def population_activity(responses: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+    r"""The share of the units that are active on each row (image, or image and position):
+    :math:`\frac1C \sum_i [r_i(x) > \theta \max_{x'} r_i(x')]`, each unit against its own
+    largest response, as in :func:`firing_rate` (whose mean over units is this one's mean over
+    rows). Low is a sparse **population** code: few units describe any one input.
+
+    Args:
+        responses: (N, C) non-negative responses; threshold: θ in (0, 1).
+
+    Returns:
+        (N,) shares in [0, 1].
+    """
+    return _active(responses, threshold).float().mean(dim=1)
+
+
+def _active(responses: torch.Tensor, threshold: float) -> torch.Tensor:
+    """(N, C) bool: where each unit responds above θ times its own largest response."""
     r = _check_responses(responses)
     if not (isinstance(threshold, (int, float)) and 0 < threshold < 1):
         raise ValueError(f"threshold is a share of each unit's maximum and must be in (0, 1), got {threshold!r}")
     peak = r.amax(dim=0)
-    return ((r > threshold * peak) & (peak > 0)).float().mean(dim=0)
+    return (r > threshold * peak) & (peak > 0)
 
 
 def hoyer_sparsity(responses: torch.Tensor) -> torch.Tensor:
@@ -168,6 +207,53 @@ def hoyer_sparsity(responses: torch.Tensor) -> torch.Tensor:
     n = r.shape[0]
     ratio = r.sum(dim=0) / r.norm(dim=0)
     return ((math.sqrt(n) - ratio) / (math.sqrt(n) - 1)).clamp(0, 1)
+
+
+@torch.no_grad()
+def color_sensitivity(encoder: nn.Module, images: torch.Tensor, layers: str | int | list[str | int] | tuple,
+                      reduce: str = "mean", batch_size: int = 500) -> dict[str, torch.Tensor]:
+    r"""How much each unit's response depends on colour: with :math:`g(x)` the grayscale image
+    (ITU-R 601 luma in all three channels, torchvision's ``rgb_to_grayscale``),
+
+    .. math:: c_i = \frac{\sum_x |r_i(x) - r_i(g(x))|}{\sum_x r_i(x) + r_i(g(x))} \in [0, 1],
+
+    0 for a unit that sees only luminance (an edge detector answers an image and its gray
+    version alike), 1 for one that answers colour only (a red-green opponent unit is silent on
+    gray images). Responses are those of :func:`layer_responses` with the same ``reduce``.
+
+    Returns:
+        {layer name: (C,) sensitivities}; NaN for units silent on every image and its gray version.
+    """
+    from ssl_lib.augment import check_images
+
+    images = check_images(images)
+    color = layer_responses(encoder, images, layers, reduce, batch_size)
+    gray = layer_responses(encoder, rgb_to_grayscale(images, num_output_channels=3), layers, reduce, batch_size)
+    return {name: (color[name] - gray[name]).abs().sum(dim=0) / (color[name] + gray[name]).sum(dim=0)
+            for name in color}
+
+
+def filter_chromaticity(weight: torch.Tensor) -> torch.Tensor:
+    r"""The share of each first-layer filter's energy that is colour rather than luminance.
+
+    A filter :math:`w \in \mathbb{R}^{3 \times k \times k}` splits into its mean over the three
+    channels, repeated in each (what a gray pattern drives), and the rest :math:`w_\perp` (what
+    only colour differences drive); the chromaticity is :math:`\lVert w_\perp\rVert^2 /
+    \lVert w \rVert^2`: 0 for a filter that weighs the channels alike, 1 for one whose channels
+    sum to zero at every pixel (a colour-opponent filter).
+
+    Args:
+        weight: (C_out, 3, k, k) conv weights.
+
+    Returns:
+        (C_out,) chromaticities in [0, 1] (NaN for an all-zero filter).
+    """
+    if not isinstance(weight, torch.Tensor) or weight.ndim != 4 or weight.shape[1] != 3:
+        shape = tuple(weight.shape) if isinstance(weight, torch.Tensor) else type(weight).__name__
+        raise ValueError(f"weight must be first-layer conv weights of shape (C_out, 3, k, k), got {shape}")
+    w = weight.detach().float().cpu()
+    chroma = w - w.mean(dim=1, keepdim=True)
+    return chroma.pow(2).sum(dim=(1, 2, 3)) / w.pow(2).sum(dim=(1, 2, 3))
 
 
 def class_selectivity(responses: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -211,7 +297,11 @@ def top_activating(responses: torch.Tensor, k: int = 8) -> torch.Tensor:
 
 
 def sparsity_by_layer(responses: dict[str, torch.Tensor], threshold: float = 0.5) -> dict[str, dict[str, float]]:
-    """Per layer: the mean firing rate and mean Hoyer index of its live units, and the dead share.
+    """Per layer: the mean firing rate and mean Hoyer index of its live units, the mean
+    population activity (:func:`population_activity`) and the dead share.
+
+    Given per-image responses, the rates and indices are over images; given responses per
+    position (``layer_responses(..., reduce="positions")``), over (image, position) pairs.
 
     Args:
         responses: {layer: (N, C) responses} from :func:`layer_responses`.
@@ -223,6 +313,54 @@ def sparsity_by_layer(responses: dict[str, torch.Tensor], threshold: float = 0.5
         summary[name] = {
             "firing_rate": firing_rate(r, threshold)[live].mean().item() if live.any() else 0.0,
             "hoyer": hoyer_sparsity(r)[live].mean().item() if live.any() else 1.0,
+            "population_activity": population_activity(r, threshold).mean().item(),
             "dead_share": 1 - live.float().mean().item(),
         }
     return summary
+
+
+# ----------------------------------------------------------------------------------------------
+# Units with known answers
+# ----------------------------------------------------------------------------------------------
+
+HANDMADE_UNITS = ("red-green", "blue-yellow", "vertical edge", "horizontal edge")
+_LUMA = (0.2989, 0.587, 0.114)  # the weights of torchvision's rgb_to_grayscale
+
+
+class HandmadeUnits(nn.Module):
+    """One conv layer ``conv`` of four hand-set 3x3 units, then a ReLU (:data:`HANDMADE_UNITS`):
+
+    * ``red-green``: R - G at the centre pixel, a colour-opponent unit (silent on gray images);
+    * ``blue-yellow``: B - (R + G)/2 at the centre pixel, another;
+    * ``vertical edge``, ``horizontal edge``: a luminance gradient (the luma weights times
+      [-1, 0, 1] across columns or rows, times [1, 2, 1] along them): a gray image drives them
+      as its colour original does.
+
+    Images are taken in [0, 1] without normalisation. It has ``layer_names`` and ``blocks`` like
+    :class:`ssl_lib.models.AlexNetCIFAR`, so every function of this module measures it.
+    """
+
+    def __init__(self):
+        super().__init__()
+        conv = nn.Conv2d(3, len(HANDMADE_UNITS), 3, padding=1, bias=False)
+        weight = torch.zeros_like(conv.weight)
+        weight[0, :, 1, 1] = torch.tensor([1.0, -1.0, 0.0])
+        weight[1, :, 1, 1] = torch.tensor([-0.5, -0.5, 1.0])
+        luma = torch.tensor(_LUMA).view(3, 1, 1)
+        gradient = torch.tensor([-1.0, 0.0, 1.0])[None, :] * torch.tensor([1.0, 2.0, 1.0])[:, None] / 4
+        weight[2] = luma * gradient
+        weight[3] = luma * gradient.T
+        conv.weight = nn.Parameter(weight, requires_grad=False)
+        self.blocks = nn.Sequential(OrderedDict(conv=nn.Sequential(conv, nn.ReLU())))
+
+    @property
+    def layer_names(self) -> list[str]:
+        return ["conv"]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.blocks(x)
+
+
+def handmade_units() -> HandmadeUnits:
+    """The four hand-set units of :class:`HandmadeUnits`."""
+    return HandmadeUnits().eval()

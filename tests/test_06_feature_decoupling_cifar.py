@@ -40,6 +40,7 @@ def test_augmentation_experiment_measures_every_set(seed):
         assert len(m[name]["tsne"]) == len(m[name]["tsne_labels"]) == 300
     assert [c.id for c in result.claims] == [
         "weak_augmentation_lower_probe", "weak_augmentation_less_separated", "color_distortion_raises_probe"]
+    assert all(0 < m[name]["silhouette_features_se"] < 1 for name in fd.AUGMENTATION_SETS)
 
 
 @pytest.mark.needs_cifar
@@ -50,9 +51,53 @@ def test_sparsity_experiment_measures_layers_2_to_5(seed):
     m = result.measurements
     assert m["layers"] == ["conv2", "conv3", "conv4", "conv5"]
     for condition in ("without colour", "with colour", "random init"):
-        assert all(0 < rate < 1 for rate in m[condition]["firing_rate"])
-        assert all(0 <= h <= 1 for h in m[condition]["hoyer"])
-    assert result.claim("color_lowers_firing_rate").evidence["layers_sparser"] in range(5)
+        means = m[condition]["mean"]
+        for view in fd.VIEWS:
+            assert all(0 < rate < 1 for rate in means[f"{view}_firing_rate"])
+            assert all(0 <= h <= 1 for h in means[f"{view}_hoyer"])
+        assert all(0 <= c <= 1 for c in means["color_sensitivity"])
+        assert len(m[condition]["conv1_filters"]) == len(m[condition]["conv1_chromaticity"]) == 12
+        units = m[condition]["units"]["conv3"]
+        assert len(units["image_firing_rate"]) == len(units["color_sensitivity"]) <= 48
+    assert [c.id for c in result.claims] == [
+        "color_lowers_image_firing_rate", "color_raises_image_hoyer", "color_lowers_position_firing_rate",
+        "color_raises_position_hoyer", "color_distortion_lowers_color_sensitivity",
+        "color_distortion_lowers_conv1_chromaticity", "color_sensitive_units_look_sparse"]
+    assert result.claim("color_lowers_image_firing_rate").evidence["layers_holding"] in range(5)
+
+
+@pytest.mark.needs_cifar
+def test_handmade_units_expose_the_per_image_bias():
+    """No training: the hand-set units behave as their construction says, on real test images."""
+    result = experiments.run("decoupling_handmade_units", scale="quick", seed=0)
+    assert result.all_hold, [str(c) for c in result.claims]
+    assert result.measurements["n_images"] == 500
+
+
+def test_every_layer_claim_needs_every_layer():
+    above, below, same = [1.0, 1.1, 0.9, 1.0], [0.0, 0.1, -0.1, 0.0], [0.5, 0.6, 0.4, 0.5]
+    holds = fd.every_layer_claim("x", "s", {"a": ("p", above), "b": ("p", above)}, {"a": ("q", below), "b": ("q", below)})
+    assert holds.verdict == "holds" and holds.evidence["layers_holding"] == 2
+    against = fd.every_layer_claim("x", "s", {"a": ("p", above), "b": ("p", below)}, {"a": ("q", below), "b": ("q", above)})
+    assert against.verdict == "does not hold" and against.evidence["layers_against"] == 1
+    undecided = fd.every_layer_claim("x", "s", {"a": ("p", above), "b": ("p", same)}, {"a": ("q", below), "b": ("q", same)})
+    assert undecided.verdict == "undecided"
+
+
+def test_mean_and_se_and_rank_correlation():
+    mean, se = fd.mean_and_se([1.0, 2.0, 3.0, float("nan")])
+    assert mean == pytest.approx(2.0) and se == pytest.approx(1 / math.sqrt(3))
+    with pytest.raises(ValueError, match="at least one finite value"):
+        fd.mean_and_se([float("nan")])
+    rho, se = fd.rank_correlation([1, 2, 3, 4, 5], [5, 4, 3, 2, 1])
+    assert rho == pytest.approx(-1.0) and se == pytest.approx(1 / math.sqrt(2))
+
+
+def test_medium_runs_are_the_chapter_recipe_on_all_images():
+    config = fd.base_config("medium")
+    assert config.train_per_class is None and config.bank_per_class is None and config.test_per_class is None
+    assert config.encoder_kwargs == {"width": 0.5, "fc_dim": 1024}
+    assert fd.supervised_config("medium").objective == "sphere_supervised"
 
 
 def test_full_scale_simclr_runs_differ_only_in_augmentation():

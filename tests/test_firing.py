@@ -2,6 +2,7 @@
 test_06_feature_decoupling_cifar.py."""
 
 import math
+from collections import OrderedDict
 
 import pytest
 import torch
@@ -69,6 +70,74 @@ def test_layer_responses_of_alexnet():
         firing.layer_responses(encoder, images, "conv9")
 
 
+class _Maps(torch.nn.Module):
+    """An 'encoder' whose one layer outputs fixed maps, whatever the images."""
+
+    def __init__(self, maps):
+        super().__init__()
+        self.maps = maps
+        self.blocks = torch.nn.Sequential(OrderedDict(conv=torch.nn.Identity()))
+
+    layer_names = ("conv",)
+
+    def forward(self, x):
+        return self.blocks(self.maps[: x.shape[0]])
+
+
+def test_per_position_measures_of_known_units():
+    """Unit 0 fires at one position of one image; unit 1 everywhere on every image; unit 2 on the
+    whole of one image of the four."""
+    maps = torch.zeros(4, 3, 3, 3)                 # 4 images, 3 units, 3x3 positions
+    maps[1, 0, 0, 2] = 5.0
+    maps[:, 1] = 2.0
+    maps[3, 2] = 1.0
+    encoder = _Maps(maps)
+    images = torch.rand(4, 3, 32, 32)
+    per_position = firing.layer_responses(encoder, images, "conv", reduce="positions")["conv"]
+    assert per_position.shape == (4 * 9, 3)
+    torch.testing.assert_close(per_position[9 + 2], torch.tensor([5.0, 2.0, 0.0]))  # image 1, row 0, column 2
+    torch.testing.assert_close(firing.firing_rate(per_position), torch.tensor([1 / 36, 1.0, 9 / 36]))
+    hoyer = firing.hoyer_sparsity(per_position)
+    assert hoyer[0].item() == pytest.approx(1.0) and hoyer[1].item() == pytest.approx(0.0, abs=1e-6)
+    population = firing.population_activity(per_position)
+    assert population[9 + 2].item() == pytest.approx(2 / 3) and population[0].item() == pytest.approx(1 / 3)
+    assert population[27].item() == pytest.approx(2 / 3)  # image 3: units 1 and 2
+    per_image = firing.layer_responses(encoder, images, "conv")["conv"]
+    torch.testing.assert_close(firing.firing_rate(per_image), torch.tensor([0.25, 1.0, 0.25]))
+    summary = firing.sparsity_by_layer({"conv": per_position})["conv"]
+    assert summary["population_activity"] == pytest.approx((1 + 36 + 9) / (3 * 36))
+    assert summary["population_activity"] == pytest.approx(firing.firing_rate(per_position).mean().item())
+
+
+def test_handmade_units_color_sensitivity_and_chromaticity():
+    g = torch.Generator().manual_seed(0)
+    images = torch.rand(8, 3, 32, 32, generator=g)
+    units = firing.handmade_units()
+    sensitivity = firing.color_sensitivity(units, images, ["conv"])["conv"]
+    assert sensitivity[:2].tolist() == pytest.approx([1.0, 1.0])         # colour-opponent: silent on gray
+    assert sensitivity[2:].tolist() == pytest.approx([0.0, 0.0], abs=1e-3)  # luminance edges: alike
+    gray = images.mean(dim=1, keepdim=True).expand(-1, 3, -1, -1)
+    assert firing.layer_responses(units, gray, "conv")["conv"][:, :2].abs().max().item() < 1e-6
+    assert torch.equal(firing.color_sensitivity(units, images, "conv")["conv"], sensitivity)  # a name, not letters
+    with pytest.raises(ValueError, match="no layer 'conv1'; valid layers: conv"):
+        firing.color_sensitivity(units, images, "conv1")
+    chroma = firing.filter_chromaticity(units.blocks.conv[0].weight)
+    assert chroma[:2].tolist() == pytest.approx([1.0, 1.0])
+    equal_channels = torch.ones(2, 3, 3, 3)
+    assert firing.filter_chromaticity(equal_channels).tolist() == pytest.approx([0.0, 0.0])
+
+
+def test_handmade_color_units_look_sparse_per_image_on_blobs():
+    """Gray images with one small red blob each: the red-green unit fires only on the blob, the
+    edge unit on every image's gray texture; the per-image rate calls the colour unit sparser."""
+    g = torch.Generator().manual_seed(1)
+    images = (0.3 + 0.4 * torch.rand(40, 1, 32, 32, generator=g)).expand(-1, 3, -1, -1).clone()
+    images[::4, 0, 10:13, 10:13] = 1.0                 # a red blob in every fourth image
+    responses = firing.layer_responses(firing.handmade_units(), images, "conv")["conv"]
+    rate = firing.firing_rate(responses)
+    assert rate[0].item() == pytest.approx(0.25) and rate[2].item() > 0.5
+
+
 def test_layer_responses_of_a_generic_encoder_uses_relu_layers():
     encoder = models.small_convnet(width=4)
     names = firing.layer_names(encoder)
@@ -114,13 +183,10 @@ def test_bad_parameters_are_rejected():
         firing.class_selectivity(r, torch.zeros(10, dtype=torch.long))
 
 
-# ---------------------------------------------------------------------------------------------
-# The experiments at quick scale, over two seeds: only what reliably holds there
-# ---------------------------------------------------------------------------------------------
-
-
-# ---------------------------------------------------------------------------------------------
-# Full scale: every configuration exercised by one training step on the CPU
-# ---------------------------------------------------------------------------------------------
+def test_shape_messages_name_the_expected_shapes():
+    with pytest.raises(ValueError, match="weight must be first-layer conv weights of shape \\(C_out, 3, k, k\\)"):
+        firing.filter_chromaticity(torch.zeros(4, 1, 3, 3))
+    with pytest.raises(ValueError, match="threshold"):
+        firing.population_activity(torch.rand(5, 2), threshold=0.0)
 
 

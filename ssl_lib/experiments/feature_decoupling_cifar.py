@@ -4,31 +4,42 @@
   and with SimCLR; how class-selective its higher-layer units are, and which test images drive
   the most selective ones.
 * ``decoupling_augmentations`` (Figure 3): SimCLR with five augmentation sets, from none to the
-  full recipe; kNN and linear-probe accuracy, and a t-SNE of the test features with a
-  class-separation score (silhouette) for each.
+  full recipe; kNN and linear-probe accuracy, class separation (silhouette) of the features, and
+  a t-SNE of them.
 * ``decoupling_sparsity`` (Figure 4): how sparsely the units of layers conv2-conv5 fire over the
-  test images, with and without colour distortion (and at random initialisation, for reference).
+  test images, with and without colour distortion (and at random initialisation, for
+  reference), per image and per spatial position; how colour-sensitive each unit is; and the
+  first layer's filters.
+* ``decoupling_handmade_units``: the same measures on four hand-set units (two colour-opponent,
+  two edge detectors) over the test images, no training: what the measures report for units
+  whose nature is known.
 
-All runs go through :func:`ssl_lib.train.train`, so the five SimCLR runs of the augmentation
-experiment are loaded, not retrained, by the other two. The chapter shows these experiments through
-:func:`ssl_lib.experiments.result`; none is stored yet (they are not sized for the medium scale).
+All runs go through :func:`ssl_lib.train.train`, so the SimCLR runs of the augmentation
+experiment are loaded, not retrained, by the other two. Claims compare means over a layer's
+live units with :func:`ssl_lib.experiments.registry.greater_claim`, whose standard errors are
+those of the means over units (the unit-to-unit spread); accuracies carry their binomial
+standard error over the test images. Seed-to-seed agreement is the chapter's to check.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
 import torch
+from scipy import stats
 from sklearn.manifold import TSNE
 from sklearn.metrics import silhouette_score
 
 from ssl_lib import augment as aug
 from ssl_lib import firing
 from ssl_lib.evaluate import extract_features
-from ssl_lib.experiments.registry import claim, experiment
+from ssl_lib.experiments.registry import Claim, claim, experiment, greater_claim
+from ssl_lib.experiments.simclr import _run_times, accuracy_se  # chapter 02's, defined once
 from ssl_lib.scale import by_scale
-from ssl_lib.train import TrainConfig, TrainResult, build_model, eval_images, evaluation_set, train
+from ssl_lib.train import (TrainConfig, TrainResult, build_model, eval_images, evaluate_model, evaluation_set,
+                           train)
 
 CHAPTER = "06_feature_decoupling_cifar"
 AUGMENTATION_SETS = ("none", "crop", "crop_flip", "crop_color", "simclr")  # weakest to strongest
@@ -36,6 +47,9 @@ HIGHER_LAYERS = ("conv2", "conv3", "conv4", "conv5")  # the layers of the paper'
 SELECTIVITY_LAYERS = ("conv2", "conv3", "conv4", "conv5", "fc6", "fc7")
 WITHOUT_COLOR, WITH_COLOR = "crop_flip", "simclr"  # the pair of Figure 4: they differ by colour only
 FIRING_THRESHOLD = 0.5
+VIEWS = ("image", "position")  # responses per image (spatial mean) and per (image, position)
+SEPARATION_SPLITS = 5  # disjoint test subsets on which the silhouette is measured, for its error
+STORED = ("medium", "full")
 
 
 def base_config(scale: str, seed: int = 0) -> TrainConfig:
@@ -43,7 +57,10 @@ def base_config(scale: str, seed: int = 0) -> TrainConfig:
 
     quick: the small AlexNet at 1/8 width (12-24-48-48-24 channels, fc 128), 40 training
     images per class, 5 epochs of batch 100 (20 steps), AdamW; evaluated on 50 training and 50 test images
-    per class. full (aimed at one H100, about 2-3 minutes a run, estimated, not yet run on a GPU):
+    per class. medium (two CPU cores, bfloat16, about 6 minutes a run): the small AlexNet at 1/2
+    width (48-96-192-192-96 channels, fc 1024) on all of CIFAR-10, 4 epochs of batch 256, SGD
+    with momentum, half a warm-up epoch, τ = 0.2 (chapter 02's medium temperature); evaluated on
+    all 50,000 / 10,000 images. full (aimed at one H100, about 2-3 minutes a run, estimated, not yet run on a GPU):
     the full-width small AlexNet (fc 4096) on all of CIFAR-10, 50 epochs of batch 512, SGD with
     momentum and 5 warm-up epochs, evaluated on all 50,000 / 10,000 images.
     """
@@ -53,12 +70,17 @@ def base_config(scale: str, seed: int = 0) -> TrainConfig:
         weight_decay=1e-4, train_per_class=40, eval_every=0, bank_per_class=50, test_per_class=50,
         seed=seed,
     )
+    medium = TrainConfig(
+        encoder="alexnet", encoder_kwargs={"width": 0.5, "fc_dim": 1024}, head="mlp", proj_dim=128,
+        augment="simclr", temperature=0.2, epochs=4, batch_size=256, optimizer="sgd", lr=0.06,
+        momentum=0.9, weight_decay=5e-4, warmup_epochs=0.5, eval_every=0, seed=seed,
+    )
     full = TrainConfig(
         encoder="alexnet", encoder_kwargs={"width": 1.0, "fc_dim": 4096}, head="mlp", proj_dim=128,
         augment="simclr", temperature=0.5, epochs=50, batch_size=512, optimizer="sgd", lr=0.12,
         momentum=0.9, weight_decay=5e-4, warmup_epochs=5, eval_every=0, seed=seed,
     )
-    return by_scale(scale, quick=quick, full=full)
+    return by_scale(scale, quick=quick, medium=medium, full=full)
 
 
 def augmentation_configs(scale: str, seed: int = 0, names: tuple[str, ...] = AUGMENTATION_SETS
@@ -90,41 +112,75 @@ def _test_set(result: TrainResult):
     return test_x, test_y.cpu()
 
 
+def mean_and_se(values) -> tuple[float, float]:
+    """The mean of the finite ``values`` and its standard error std / sqrt(n) (0 for one value)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if len(v) == 0:
+        raise ValueError("mean_and_se needs at least one finite value")
+    return float(v.mean()), float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else 0.0
+
+
+def every_layer_claim(id: str, statement: str, larger: dict[str, tuple[str, list]],
+                      smaller: dict[str, tuple[str, list]]) -> Claim:
+    """The claim that, in every layer, the mean of ``larger``'s per-unit values exceeds that of
+    ``smaller``'s, each given per layer as (name, values over the layer's units).
+
+    Each layer is decided by :func:`greater_claim` on the means over units and their standard
+    errors; the claim holds when every layer holds, does not hold when some layer is decided
+    against it, and is undecided otherwise.
+    """
+    per_layer = {}
+    for layer, (name_a, a) in larger.items():
+        name_b, b = smaller[layer]
+        per_layer[layer] = greater_claim(f"{id}_{layer}", statement, (name_a, *mean_and_se(a)),
+                                         (name_b, *mean_and_se(b)))
+    held = all(c.held for c in per_layer.values())
+    against = sum(c.decided and not c.held for c in per_layer.values())
+    evidence = {f"{layer}_{k}": c.evidence[k] for layer, c in per_layer.items() for k in ("difference", "difference_se")}
+    return claim(id, statement, held=held, decided=held or against > 0,
+                 layers_holding=sum(c.held for c in per_layer.values()), layers_against=against, **evidence)
+
+
+def _runs(*results: TrainResult) -> dict:
+    """The training time of every run the experiment used, by run key, and their total."""
+    runs = _run_times(*results)
+    return {"runs": runs, "train_s": sum(runs.values())}
+
+
 # ----------------------------------------------------------------------------------------------
 # Figure 1: supervised versus contrastive features
 # ----------------------------------------------------------------------------------------------
 
-@experiment("decoupling_supervised_vs_contrastive", chapter=CHAPTER)
+@experiment("decoupling_supervised_vs_contrastive", chapter=CHAPTER, stored=STORED)
 def decoupling_supervised_vs_contrastive(scale: str, seed: int):
     """Supervised and SimCLR features of the same AlexNet: class selectivity of the higher layers."""
     runs = {"supervised": train(supervised_config(scale, seed)),
             "contrastive": train(augmentation_configs(scale, seed, (WITH_COLOR,))[WITH_COLOR])}
-    m: dict = {"layers": list(SELECTIVITY_LAYERS)}
+    m: dict = {"layers": list(SELECTIVITY_LAYERS), **_runs(*runs.values())}
     for kind, result in runs.items():
         test_x, test_y = _test_set(result)
         responses = firing.layer_responses(result.model.encoder, test_x, SELECTIVITY_LAYERS)
-        selectivity, top_units, top_images = {}, [], []
-        for layer, r in responses.items():
-            s = firing.class_selectivity(r, test_y)
-            selectivity[layer] = s.nan_to_num(0.0).tolist()
+        selectivity = {layer: firing.class_selectivity(r, test_y).tolist() for layer, r in responses.items()}
         top = responses["conv5"]
-        s5 = firing.class_selectivity(top, test_y).nan_to_num(-1.0)
-        top_units = s5.argsort(descending=True)[:5]
-        top_images = firing.top_activating(top[:, top_units], k=8)
+        top_units = firing.class_selectivity(top, test_y).nan_to_num(-1.0).argsort(descending=True)[:5]
+        means = {layer: mean_and_se(v) for layer, v in selectivity.items()}
         m[kind] = {
-            "knn": result.final_knn, "probe": result.final_probe,
-            "selectivity": selectivity,
-            "mean_selectivity": {layer: float(np.mean(v)) for layer, v in selectivity.items()},
-            "top_units_conv5": top_units.tolist(), "top_images_conv5": top_images.tolist(),
+            **_accuracies(result.final_knn, result.final_probe, len(test_y)),
+            "mean_selectivity": {layer: mean for layer, (mean, _) in means.items()},
+            "mean_selectivity_se": {layer: se for layer, (_, se) in means.items()},
+            "top_units_conv5": top_units.tolist(),
+            "top_images_conv5": firing.top_activating(top[:, top_units], k=8).tolist(),
             "preferred_class_conv5": firing.preferred_class(top, test_y)[top_units].tolist(),
             "train_s": result.wall_s,
         }
-    sup, con = m["supervised"]["mean_selectivity"], m["contrastive"]["mean_selectivity"]
-    claims = [claim(
+    sup, con = m["supervised"], m["contrastive"]
+    claims = [greater_claim(
         "supervised_more_class_selective",
         "The units of the representation (fc7) are more class-selective after supervised training "
-        "than after contrastive training (mean selectivity index).",
-        sup["fc7"] > con["fc7"], selectivity_supervised=sup["fc7"], selectivity_contrastive=con["fc7"])]
+        "than after contrastive training (mean selectivity index over the units).",
+        ("selectivity_supervised", sup["mean_selectivity"]["fc7"], sup["mean_selectivity_se"]["fc7"]),
+        ("selectivity_contrastive", con["mean_selectivity"]["fc7"], con["mean_selectivity_se"]["fc7"]))]
     return m, claims
 
 
@@ -134,12 +190,11 @@ def decoupling_supervised_vs_contrastive(scale: str, seed: int):
 
 def tsne_embedding(features: torch.Tensor, seed: int = 0, perplexity: float = 30.0) -> np.ndarray:
     """A 2-d t-SNE (scikit-learn, PCA initialisation, 500 iterations) of L2-normalised features
-    (N, D) -> (N, 2). The exact gradient is faster than Barnes-Hut for the few thousand points
-    the chapter embeds."""
+    (N, D) -> (N, 2). The exact gradient for up to 1,000 points, Barnes-Hut above."""
     x = torch.nn.functional.normalize(features.float(), dim=1).cpu().numpy()
     perplexity = min(perplexity, (len(x) - 1) / 3)
     return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed, max_iter=500,
-                method="exact" if len(x) <= 3000 else "barnes_hut").fit_transform(x)
+                method="exact" if len(x) <= 1000 else "barnes_hut").fit_transform(x)
 
 
 def class_separation(points: np.ndarray | torch.Tensor, labels, metric: str = "euclidean") -> float:
@@ -149,42 +204,72 @@ def class_separation(points: np.ndarray | torch.Tensor, labels, metric: str = "e
     return float(silhouette_score(points, labels, metric=metric))
 
 
-@experiment("decoupling_augmentations", chapter=CHAPTER)
+def feature_separation(features: torch.Tensor, labels: torch.Tensor, splits: int = SEPARATION_SPLITS,
+                       seed: int = 0) -> tuple[float, float]:
+    """The cosine silhouette of the classes in ``features`` (N, D), measured on ``splits``
+    disjoint random subsets of the points: its mean and standard error over the subsets."""
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
+    features = torch.nn.functional.normalize(features.float(), dim=1)
+    scores = [class_separation(features[part], labels[part], metric="cosine") for part in order.chunk(splits)]
+    return mean_and_se(scores)
+
+
+@experiment("decoupling_augmentations", chapter=CHAPTER, stored=STORED)
 def decoupling_augmentations(scale: str, seed: int):
-    """SimCLR under five augmentation sets: accuracy and t-SNE class separation of the features."""
+    """SimCLR under five augmentation sets: accuracy and class separation of the features."""
     configs = augmentation_configs(scale, seed)
-    tsne_per_class = by_scale(scale, quick=30, full=200)  # t-SNE of 300 / 2,000 test points
-    m: dict = {"sets": list(AUGMENTATION_SETS)}
-    for name, config in configs.items():
-        result = train(config)
+    tsne_per_class = by_scale(scale, quick=30, medium=200, full=200)  # t-SNE of 300 / 2,000 test points
+    results = {name: train(config) for name, config in configs.items()}
+    m: dict = {"sets": list(AUGMENTATION_SETS), **_runs(*results.values())}
+    for name, result in results.items():
         test_x, test_y = _test_set(result)
         features = extract_features(result.model.encoder, test_x).cpu()
         keep = _per_class(test_y, tsne_per_class, seed)
         embedding = tsne_embedding(features[keep], seed=seed)
-        m[name] = {
-            "knn": result.final_knn, "probe": result.final_probe,
-            "silhouette_tsne": class_separation(embedding, test_y[keep]),
-            "silhouette_features": class_separation(
-                torch.nn.functional.normalize(features, dim=1), test_y, metric="cosine"),
-            "tsne": embedding.round(3).tolist(), "tsne_labels": test_y[keep].tolist(),
-            "train_s": result.wall_s,
-        }
-    weak, strong = m["none"], m["simclr"]
+        m[name] = {**_accuracies(result.final_knn, result.final_probe, len(test_y)),
+                   **_separation(features, test_y, seed),
+                   "silhouette_tsne": class_separation(embedding, test_y[keep]),
+                   "tsne": embedding.round(3).tolist(), "tsne_labels": test_y[keep].tolist(),
+                   "train_s": result.wall_s}
+    reference = results[WITH_COLOR]
+    device = next(reference.model.parameters()).device
+    untrained = build_model(reference.config).to(device).eval()  # the same network, seed and evaluation
+    bank_x, bank_y, test_x, test_y = eval_images(reference.config, device)
+    knn, probe = evaluate_model(untrained, bank_x, bank_y, test_x, test_y, reference.config.knn_k,
+                                reference.precision)
+    m["random init"] = {**_accuracies(knn, probe, len(test_y)),
+                        **_separation(extract_features(untrained.encoder, test_x).cpu(), test_y.cpu(), seed)}
+
+    def probe(name):
+        return f"probe_{name}", m[name]["probe"], m[name]["probe_se"]
+
+    def separation(name):
+        return f"silhouette_{name}", m[name]["silhouette_features"], m[name]["silhouette_features_se"]
+
     claims = [
-        claim("weak_augmentation_lower_probe",
-              "Without augmentation the linear-probe accuracy is lower than with the full recipe.",
-              weak["probe"] < strong["probe"], probe_none=weak["probe"], probe_simclr=strong["probe"]),
-        claim("weak_augmentation_less_separated",
-              "Without augmentation the classes are less separated in the t-SNE of the test "
-              "features than with the full recipe (silhouette of the 2-d embedding).",
-              weak["silhouette_tsne"] < strong["silhouette_tsne"],
-              silhouette_none=weak["silhouette_tsne"], silhouette_simclr=strong["silhouette_tsne"]),
-        claim("color_distortion_raises_probe",
-              "Adding colour distortion to crops raises the linear-probe accuracy.",
-              m["crop_color"]["probe"] > m["crop"]["probe"],
-              probe_crop=m["crop"]["probe"], probe_crop_color=m["crop_color"]["probe"]),
+        greater_claim("weak_augmentation_lower_probe",
+                      "Without augmentation the linear-probe accuracy is lower than with the full recipe "
+                      "(our reading of Figure 3, whose t-SNE shows the representations).",
+                      probe("simclr"), probe("none")),
+        greater_claim("weak_augmentation_less_separated",
+                      "Without augmentation the classes are less separated in the test features than "
+                      "with the full recipe (cosine silhouette; our reading of Figure 3's t-SNE).",
+                      separation("simclr"), separation("none")),
+        greater_claim("color_distortion_raises_probe",
+                      "Adding colour distortion to crops raises the linear-probe accuracy (ours: the "
+                      "paper's theory, colour as a dense feature, predicts it).",
+                      probe("crop_color"), probe("crop")),
     ]
     return m, claims
+
+
+def _accuracies(knn: float, probe: float, n_test: int) -> dict[str, float]:
+    return {"knn": knn, "knn_se": accuracy_se(knn, n_test), "probe": probe, "probe_se": accuracy_se(probe, n_test)}
+
+
+def _separation(features: torch.Tensor, labels: torch.Tensor, seed: int) -> dict[str, float]:
+    separation, separation_se = feature_separation(features, labels, seed=seed)
+    return {"silhouette_features": separation, "silhouette_features_se": separation_se}
 
 
 def _per_class(labels: torch.Tensor, per_class: int | None, seed: int) -> torch.Tensor:
@@ -201,42 +286,157 @@ def _per_class(labels: torch.Tensor, per_class: int | None, seed: int) -> torch.
 # Figure 4: sparsity of neuron firing, layer by layer
 # ----------------------------------------------------------------------------------------------
 
-@experiment("decoupling_sparsity", chapter=CHAPTER)
+def unit_measures(encoder: torch.nn.Module, images: torch.Tensor, layers=HIGHER_LAYERS,
+                  threshold: float = FIRING_THRESHOLD) -> dict[str, dict[str, list]]:
+    """Every per-unit measure of the chapter, for each layer's **live** units (those that respond
+    to some test image): firing rate and Hoyer index over images (spatial-mean responses) and
+    over (image, position) pairs, colour sensitivity, and the layer's population activity and
+    dead share.
+
+    Returns:
+        {layer: {"image_firing_rate", "image_hoyer", "position_firing_rate", "position_hoyer",
+        "color_sensitivity": lists over live units; "image_population", "position_population",
+        "dead_share": floats}}.
+    """
+    per_image = firing.layer_responses(encoder, images, layers)
+    per_position = firing.layer_responses(encoder, images, layers, reduce="positions")
+    color = firing.color_sensitivity(encoder, images, layers)
+    out = {}
+    for layer in per_image:
+        live = firing.active_units(per_image[layer])
+        measures = {}
+        for view, responses in (("image", per_image[layer]), ("position", per_position[layer])):
+            measures[f"{view}_firing_rate"] = firing.firing_rate(responses, threshold)[live]
+            measures[f"{view}_hoyer"] = firing.hoyer_sparsity(responses)[live]
+            measures[f"{view}_population"] = firing.population_activity(responses, threshold).mean().item()
+        measures["color_sensitivity"] = color[layer][live]
+        out[layer] = {k: (np.round(v.tolist(), 5).tolist() if isinstance(v, torch.Tensor) else v)
+                      for k, v in measures.items()}
+        out[layer]["dead_share"] = 1 - live.float().mean().item()
+    return out
+
+
+def rank_correlation(x, y) -> tuple[float, float]:
+    """Spearman's rank correlation of ``x`` and ``y`` and the standard error of its Fisher
+    transform atanh(rho), 1 / sqrt(n - 3) (for deciding its sign beyond the noise)."""
+    rho = float(stats.spearmanr(x, y).statistic)
+    return rho, 1 / math.sqrt(len(x) - 3)
+
+
+@experiment("decoupling_sparsity", chapter=CHAPTER, stored=STORED)
 def decoupling_sparsity(scale: str, seed: int):
-    """Colour distortion and the sparsity of firing in AlexNet layers conv2-conv5."""
+    """Colour distortion and the sparsity of firing in AlexNet layers conv2-conv5, per image and
+    per position; colour sensitivity of the units; the first layer's filters."""
     configs = augmentation_configs(scale, seed, (WITHOUT_COLOR, WITH_COLOR))
-    models = {"without colour": train(configs[WITHOUT_COLOR]).model,
-              "with colour": train(configs[WITH_COLOR]).model}
-    random_model = build_model(configs[WITH_COLOR]).to(next(models["with colour"].parameters()).device)
-    models["random init"] = random_model.eval()
-    _, _, test_x, _ = eval_images(configs[WITH_COLOR], next(random_model.parameters()).device)
-    m: dict = {"layers": list(HIGHER_LAYERS), "threshold": FIRING_THRESHOLD,
-               "conditions": list(models), "pair": [WITHOUT_COLOR, WITH_COLOR]}
+    trained = {"without colour": train(configs[WITHOUT_COLOR]), "with colour": train(configs[WITH_COLOR])}
+    models = {condition: result.model for condition, result in trained.items()}
+    device = next(models["with colour"].parameters()).device
+    models["random init"] = build_model(configs[WITH_COLOR]).to(device).eval()
+    _, _, test_x, _ = eval_images(configs[WITH_COLOR], device)
+    m: dict = {"layers": list(HIGHER_LAYERS), "threshold": FIRING_THRESHOLD, "conditions": list(models),
+               "pair": [WITHOUT_COLOR, WITH_COLOR], **_runs(*trained.values())}
     for condition, model in models.items():
-        responses = firing.layer_responses(model.encoder, test_x, HIGHER_LAYERS)
-        summary = firing.sparsity_by_layer(responses, FIRING_THRESHOLD)
+        units = unit_measures(model.encoder, test_x)
+        conv1 = model.encoder.blocks.conv1[0].weight
         m[condition] = {
-            "firing_rate": [summary[layer]["firing_rate"] for layer in HIGHER_LAYERS],
-            "hoyer": [summary[layer]["hoyer"] for layer in HIGHER_LAYERS],
-            "dead_share": [summary[layer]["dead_share"] for layer in HIGHER_LAYERS],
-            "unit_firing_rates": {layer: firing.firing_rate(r, FIRING_THRESHOLD).tolist()
-                                  for layer, r in responses.items()},
+            "units": units,
+            "mean": {k: [mean_and_se(units[layer][k])[0] for layer in HIGHER_LAYERS] for k in _UNIT_LISTS},
+            "se": {k: [mean_and_se(units[layer][k])[1] for layer in HIGHER_LAYERS] for k in _UNIT_LISTS},
+            "population": {view: [units[layer][f"{view}_population"] for layer in HIGHER_LAYERS] for view in VIEWS},
+            "dead_share": [units[layer]["dead_share"] for layer in HIGHER_LAYERS],
+            "color_rank_correlation": {
+                view: [rank_correlation(units[layer]["color_sensitivity"], units[layer][f"{view}_firing_rate"])[0]
+                       for layer in HIGHER_LAYERS] for view in VIEWS},
+            "conv1_filters": np.round(conv1.detach().float().cpu().numpy(), 5).tolist(),
+            "conv1_chromaticity": np.round(firing.filter_chromaticity(conv1).numpy(), 5).tolist(),
         }
-    without, with_ = m["without colour"], m["with colour"]
-    rate_lower = [w < o for w, o in zip(with_["firing_rate"], without["firing_rate"])]
-    hoyer_higher = [w > o for w, o in zip(with_["hoyer"], without["hoyer"])]
-    evidence_rate = {f"rate_{layer}_{tag}": cond["firing_rate"][i] for i, layer in enumerate(HIGHER_LAYERS)
-                     for tag, cond in (("without", without), ("with", with_))}
-    evidence_hoyer = {f"hoyer_{layer}_{tag}": cond["hoyer"][i] for i, layer in enumerate(HIGHER_LAYERS)
-                      for tag, cond in (("without", without), ("with", with_))}
+    return m, _sparsity_claims(m)
+
+
+_UNIT_LISTS = ("image_firing_rate", "image_hoyer", "position_firing_rate", "position_hoyer", "color_sensitivity")
+
+
+def _sparsity_claims(m: dict) -> list[Claim]:
+    """Figure 4's claim by each measure, and what colour sensitivity says about them."""
+    def values(condition, key):
+        return {layer: (f"{key}_{condition.split()[0]}", m[condition]["units"][layer][key]) for layer in HIGHER_LAYERS}
+
+    claims = []
+    for view in VIEWS:
+        where = "test images (spatial-mean responses)" if view == "image" else "(image, position) pairs"
+        claims.append(every_layer_claim(
+            f"color_lowers_{view}_firing_rate",
+            f"With colour distortion the units of every layer conv2-conv5 fire on a smaller share of the "
+            f"{where}, response above {FIRING_THRESHOLD:g} of the unit's maximum (Figure 4, by our measure).",
+            values("without colour", f"{view}_firing_rate"), values("with colour", f"{view}_firing_rate")))
+        claims.append(every_layer_claim(
+            f"color_raises_{view}_hoyer",
+            f"With colour distortion the mean Hoyer sparsity over the {where} is higher in every layer "
+            f"conv2-conv5 (Figure 4, by our measure).",
+            values("with colour", f"{view}_hoyer"), values("without colour", f"{view}_hoyer")))
+    claims.append(every_layer_claim(
+        "color_distortion_lowers_color_sensitivity",
+        "Trained with colour distortion, the units of every layer conv2-conv5 are less colour-sensitive "
+        "(ours: the augmentation makes colour useless for telling images apart).",
+        values("without colour", "color_sensitivity"), values("with colour", "color_sensitivity")))
+    chroma = {c: mean_and_se(m[c]["conv1_chromaticity"]) for c in ("without colour", "with colour")}
+    claims.append(greater_claim(
+        "color_distortion_lowers_conv1_chromaticity",
+        "Trained with colour distortion, the first layer's filters carry less colour (chromaticity) "
+        "than without it (ours).",
+        ("chromaticity_without", *chroma["without colour"]), ("chromaticity_with", *chroma["with colour"])))
+    units = m["without colour"]["units"]
+    correlations = {layer: rank_correlation(units[layer]["color_sensitivity"], units[layer]["image_firing_rate"])
+                    for layer in HIGHER_LAYERS}
+    per_layer = [greater_claim("colour_sparse", "", ("zero", 0.0, 0.0), ("fisher_z", math.atanh(rho), se))
+                 for rho, se in correlations.values()]
+    claims.append(claim(
+        "color_sensitive_units_look_sparse",
+        "In the network trained without colour distortion, the more colour-sensitive a unit of any "
+        "layer conv2-conv5, the lower its per-image firing rate (negative rank correlation; ours).",
+        held=all(c.held for c in per_layer), decided=all(c.held for c in per_layer) or any(
+            c.decided and not c.held for c in per_layer),
+        **{f"rho_{layer}": rho for layer, (rho, _) in correlations.items()}))
+    return claims
+
+
+# ----------------------------------------------------------------------------------------------
+# What the measures say of units whose nature is known
+# ----------------------------------------------------------------------------------------------
+
+@experiment("decoupling_handmade_units", chapter=CHAPTER)
+def decoupling_handmade_units(scale: str, seed: int):
+    """Two colour-opponent and two edge units (:func:`ssl_lib.firing.handmade_units`), measured on
+    the chapter's test images like the trained networks' units. No training; ``seed`` is unused."""
+    encoder = firing.handmade_units()
+    images, _ = held_out_images(base_config(scale, seed))
+    test_x = torch.from_numpy(images).permute(0, 3, 1, 2)
+    units = unit_measures(encoder, test_x, ("conv",))["conv"]
+    if units["dead_share"] > 0:
+        raise RuntimeError("a hand-made unit never fired on the test images")
+    m = {"units": list(firing.HANDMADE_UNITS), "n_images": len(images), **{k: units[k] for k in _UNIT_LISTS}}
+    color_units, edge_units = [0, 1], [2, 3]
+
+    def gap(key):
+        return min(m[key][i] for i in edge_units) - max(m[key][i] for i in color_units)
+
     claims = [
-        claim("color_lowers_firing_rate",
-              "With colour distortion the units of every layer conv2-conv5 fire on a smaller share "
-              f"of the test images (response above {FIRING_THRESHOLD:g} of the unit's maximum).",
-              all(rate_lower), layers_sparser=sum(rate_lower), **evidence_rate),
-        claim("color_raises_hoyer_sparsity",
-              "With colour distortion the mean Hoyer sparsity of the units of every layer "
-              "conv2-conv5 is higher.",
-              all(hoyer_higher), layers_sparser=sum(hoyer_higher), **evidence_hoyer),
+        claim("color_units_look_sparse_per_image",
+              "By the per-image firing rate, each colour-opponent unit fires more sparsely than each "
+              "edge unit (a measure that calls colour detectors sparse whatever the training did).",
+              gap("image_firing_rate") > 0, smallest_gap=gap("image_firing_rate")),
+        claim("position_hoyer_treats_units_alike",
+              "Hoyer's index over (image, position) pairs does not single out the colour units: the "
+              "mean of the colour units is within 0.1 of that of the edge units.",
+              abs(np.mean([m["position_hoyer"][i] for i in color_units])
+                  - np.mean([m["position_hoyer"][i] for i in edge_units])) < 0.1,
+              position_hoyer_color=float(np.mean([m["position_hoyer"][i] for i in color_units])),
+              position_hoyer_edge=float(np.mean([m["position_hoyer"][i] for i in edge_units]))),
+        claim("color_sensitivity_tells_units_apart",
+              "Colour sensitivity is above 0.9 for both colour-opponent units and below 0.1 for both "
+              "edge units.",
+              min(m["color_sensitivity"][i] for i in color_units) > 0.9
+              and max(m["color_sensitivity"][i] for i in edge_units) < 0.1,
+              **{f"sensitivity_{name}": v for name, v in zip(firing.HANDMADE_UNITS, m["color_sensitivity"])}),
     ]
     return m, claims
