@@ -404,7 +404,7 @@ def _sparsity_claims(m: dict) -> list[Claim]:
 # What the measures say of units whose nature is known
 # ----------------------------------------------------------------------------------------------
 
-@experiment("decoupling_handmade_units", chapter=CHAPTER)
+@experiment("decoupling_handmade_units", chapter=CHAPTER, stored=("medium",))
 def decoupling_handmade_units(scale: str, seed: int):
     """Two colour-opponent and two edge units (:func:`ssl_lib.firing.handmade_units`), measured on
     the chapter's test images like the trained networks' units. No training; ``seed`` is unused."""
