@@ -33,6 +33,14 @@ def test_the_book_stores_simclr_training_at_medium_for_seeds_0_and_1():
             f"run `{registry.refresh_command('simclr_training', 'medium', seed)}`")
 
 
+@pytest.mark.parametrize("name", ["decoupling_supervised_vs_contrastive", "decoupling_augmentations",
+                                  "decoupling_sparsity"])
+def test_the_book_stores_chapter_06_at_medium_for_seeds_0_and_1(name):
+    for seed in (0, 1):
+        assert registry.stored_path(name, "medium", seed).exists(), (
+            f"run `{registry.refresh_command(name, 'medium', seed)}`")
+
+
 @pytest.fixture(scope="module")
 def toy_cache(tmp_path_factory):
     """One result cache for this file's tests, so that the toy experiment is computed once."""
