@@ -10,6 +10,7 @@ import math
 
 import matplotlib
 import matplotlib.pyplot as plt
+import numpy as np
 import seaborn as sns
 
 PALETTE = "colorblind"
@@ -77,3 +78,34 @@ def grouped_bars(ax, groups: list[str], series: dict[str, tuple[list[float], lis
     ax.set_ylim(0, min(100, 10 * math.ceil((highest + 20) / 10)))  # from zero, room for labels and legend
     ax.set_ylabel(ylabel)
     ax.grid(axis="x", visible=False)
+
+
+def seed_range(values) -> tuple:
+    """A number measured on several seeds, as ``(mean, lower, upper)`` for ``errorbar(yerr=[lower,
+    upper])``: the bar spans the seeds' values. ``values``: (seeds,) or (seeds, points)."""
+    values = np.asarray(values, dtype=float)
+    mean = values.mean(axis=0)
+    return mean, mean - values.min(axis=0), values.max(axis=0) - mean
+
+
+def image_grid(images, rows, pad: int = 1) -> np.ndarray:
+    """One picture of images in rows: ``images`` (N, H, W, 3) uint8, ``rows`` a list of index
+    lists (one row each, equal lengths); each image gets a white border of ``pad`` pixels."""
+    padded = [[np.pad(images[i], ((pad, pad), (pad, pad), (0, 0)), constant_values=255) for i in row]
+              for row in rows]
+    return np.concatenate([np.concatenate(row, axis=1) for row in padded], axis=0)
+
+
+def filter_grid(filters, order=None, columns: int = 8) -> np.ndarray:
+    """First-layer filters (C, 3, k, k) as one RGB picture: each filter scaled to [0, 1] on its own,
+    in ``order`` (default: as given), ``columns`` per row, white between them and in empty cells."""
+    w = np.asarray(filters, dtype=float)
+    if w.ndim != 4 or w.shape[1] != 3:
+        raise ValueError(f"filters must have shape (C, 3, k, k), got {w.shape}")
+    w = w[list(order) if order is not None else slice(None)].transpose(0, 2, 3, 1)
+    low, high = w.min(axis=(1, 2, 3), keepdims=True), w.max(axis=(1, 2, 3), keepdims=True)
+    w = (w - low) / np.where(high > low, high - low, 1.0)
+    w = np.pad(w, ((0, 0), (1, 1), (1, 1), (0, 0)), constant_values=1)
+    rows = -(-len(w) // columns)
+    w = np.concatenate([w, np.ones((rows * columns - len(w), *w.shape[1:]))])
+    return np.concatenate([np.concatenate(list(row), axis=1) for row in w.reshape(rows, columns, *w.shape[1:])])
