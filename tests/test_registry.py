@@ -56,6 +56,20 @@ def test_greater_claim_is_decided_only_beyond_two_standard_errors(a, verdict):
     assert c.evidence["a"] == a and c.evidence["difference"] == pytest.approx(a - 0.50)
 
 
+@pytest.mark.parametrize("successes, verdict", [(12, "holds"), (11, "undecided"), (5, "undecided"),
+                                                 (4, "does not hold")])
+def test_majority_claim_is_a_binomial_test_at_five_percent(successes, verdict):
+    # 16 fair coins: P(X >= 12) = 0.038, P(X >= 11) = 0.105; P(X <= 4) = 0.038, P(X <= 5) = 0.105
+    c = experiments.majority_claim("x", "Most runs do it.", successes, 16)
+    assert c.verdict == verdict and c.evidence["runs"] == 16 and c.evidence["successes"] == successes
+
+
+def test_majority_claim_without_runs_is_undecided_and_refuses_impossible_counts():
+    assert experiments.majority_claim("x", "Most runs do it.", 0, 0).verdict == "undecided"
+    with pytest.raises(ValueError, match="between 0 and runs"):
+        experiments.majority_claim("x", "Most runs do it.", 5, 4)
+
+
 def test_results_stored_before_undecided_claims_load_as_decided(tmp_path):
     result = experiments.run("nt_xent_toy", scale="quick", seed=0)
     data = result.to_dict()

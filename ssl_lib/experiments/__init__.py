@@ -11,6 +11,7 @@ from ssl_lib.experiments.registry import (
     get,
     greater_claim,
     load,
+    majority_claim,
     names,
     provenance_line,
     result,
@@ -32,5 +33,5 @@ from ssl_lib.experiments import feature_decoupling_cifar  # noqa: E402,F401
 
 __all__ = [
     "Claim", "Experiment", "ExperimentResult", "SeedVerdicts", "cached_run", "claim", "experiment", "get",
-    "greater_claim", "load", "names", "provenance_line", "result", "results", "run", "save", "store",
+    "greater_claim", "load", "majority_claim", "names", "provenance_line", "result", "results", "run", "save", "store",
 ]

@@ -86,6 +86,30 @@ def greater_claim(id: str, statement: str, larger: tuple[str, float, float], sma
                  **{name_a: a, name_b: b, "difference": difference, "difference_se": se}, **evidence)
 
 
+#: The significance level of :func:`majority_claim`'s binomial test (one-sided).
+MAJORITY_LEVEL = 0.05
+
+
+def majority_claim(id: str, statement: str, successes: int, runs: int, **evidence: float) -> Claim:
+    """The claim "it happens in most runs", from ``successes`` of ``runs`` independent runs.
+
+    A one-sided binomial test against a fair coin (scipy's ``binomtest``): the claim holds when
+    P(X >= successes | p = 1/2) < :data:`MAJORITY_LEVEL` (with 16 runs: 12 or more), does not hold
+    when P(X <= successes | p = 1/2) < :data:`MAJORITY_LEVEL` (4 or fewer), and is undecided in
+    between, or when there are no runs.
+    """
+    from scipy.stats import binomtest
+
+    if not (0 <= successes <= runs):
+        raise ValueError(f"claim {id!r}: successes must be between 0 and runs = {runs}, got {successes}")
+    if runs == 0:
+        return claim(id, statement, held=False, decided=False, runs=0, successes=0, **evidence)
+    above = binomtest(successes, runs, 0.5, alternative="greater").pvalue
+    below = binomtest(successes, runs, 0.5, alternative="less").pvalue
+    return claim(id, statement, held=above < MAJORITY_LEVEL, decided=min(above, below) < MAJORITY_LEVEL,
+                 runs=runs, successes=successes, p_value=above, **evidence)
+
+
 @dataclass
 class ExperimentResult:
     """What one run of an experiment measured and concluded, with its provenance."""
