@@ -54,8 +54,9 @@ class ToyConfig:
     Our choices (the paper's analysis uses asymptotic sizes, d large, strengths polylog(d) apart):
     d = 16, P = 16, alpha1 = 1, alpha2 = 0.6, plain gradient descent on fresh batches,
     lr_head = lr / 2, per-coordinate batch normalisation of the outputs and of the prediction,
-    and the linear activation: with the cubic one the head split the two features in only a
-    third to a half of the seeds, and only with lr_head several times lr (chapter 08, exercise).
+    and the linear activation: with the cubic one each neuron's feature is mostly decided by its
+    initial weights, with or without the head (the search ``prediction_head_toy_search`` of
+    :mod:`ssl_lib.experiments.prediction_head`, chapter 08).
 
     Attributes:
         head: ``none``, ``offdiag`` or ``linear`` (see :data:`HEADS`).

@@ -10,10 +10,47 @@ from ssl_lib.experiments import prediction_head as exp
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [0, 100])
+@pytest.mark.parametrize("seed", [0, 1, 2])
 def test_toy_claims_hold_at_quick_scale(seed):
-    result = experiments.run("prediction_head_toy", scale="quick", seed=seed)
+    # seed 0 is the chapter's run (cached_run shares it with the book build)
+    result = experiments.cached_run("prediction_head_toy", scale="quick", seed=seed)
     assert result.all_hold, "\n".join(str(c) for c in result.claims)
+
+
+def test_toy_seeds_are_independent_across_experiment_seeds():
+    first, second = exp.toy_seeds("quick", 0), exp.toy_seeds("quick", 1)
+    assert first == exp.toy_seeds("quick", 0) and len(first) == len(set(first)) == 48
+    assert not set(first) & set(second)
+    assert not set(exp.search_seeds("quick", 0)) & set(first)
+
+
+def _offdiag_record(curve):
+    """A toy record whose largest off-diagonal entry follows ``curve`` (step 0 first)."""
+    offdiag = torch.zeros(len(curve), 2, 2)
+    offdiag[:, 0, 1] = torch.tensor(curve)
+    return {"offdiag": offdiag}
+
+
+def test_rise_then_fall_needs_an_early_peak_that_falls_back():
+    steps = 51
+    rise_fall = [0.0] + [0.05] * 5 + [0.01] * (steps - 6)
+    assert exp.rise_then_fall(_offdiag_record(rise_fall))["held"]
+    late_peak = [0.0] + [0.01] * (steps - 11) + [0.05] * 5 + [0.01] * 5
+    assert not exp.rise_then_fall(_offdiag_record(late_peak))["held"]
+    rises_and_stays = [0.0] + [0.05] * (steps - 1)
+    assert not exp.rise_then_fall(_offdiag_record(rises_and_stays))["held"]
+    g = torch.Generator().manual_seed(0)
+    walks = [torch.cumsum(0.01 * torch.randn(steps, generator=g), 0) for _ in range(20)]
+    assert sum(exp.rise_then_fall(_offdiag_record(w.tolist()))["held"] for w in walks) <= 2
+
+
+@pytest.mark.slow
+def test_toy_search_runs_its_quick_grid():
+    result = experiments.run("prediction_head_toy_search", scale="quick", seed=0)
+    rows = result.measurements["rows"]
+    assert [r["activation"] for r in rows] == ["cubic", "relu"]
+    assert all(r["runs"] == 4 and 0 <= r["rescued"] <= min(r["collapsed"], r["split"]) for r in rows)
+    assert [c.id for c in result.claims] == ["nonlinear_setting_found"]
 
 
 @pytest.mark.slow

@@ -27,18 +27,21 @@ def test_every_stored_result_is_fresh(path):
     assert result.provenance["scale"] == scale
 
 
-def test_the_book_stores_simclr_training_at_medium_for_seeds_0_and_1():
-    for seed in (0, 1):
-        assert registry.stored_path("simclr_training", "medium", seed).exists(), (
-            f"run `{registry.refresh_command('simclr_training', 'medium', seed)}`")
+#: Experiments stored at medium for one seed only: the search over toy settings replicates each
+#: setting over its own 16 runs, so a second experiment seed would repeat the same question.
+ONE_SEED = {"prediction_head_toy_search"}
 
 
-@pytest.mark.parametrize("name", ["decoupling_supervised_vs_contrastive", "decoupling_augmentations",
-                                  "decoupling_sparsity"])
-def test_the_book_stores_chapter_06_at_medium_for_seeds_0_and_1(name):
-    for seed in (0, 1):
+@pytest.mark.parametrize("name", [n for n in experiments.names() if "medium" in registry.get(n).stored])
+def test_every_experiment_sized_for_medium_is_stored_for_seeds_0_and_1(name):
+    for seed in (0,) if name in ONE_SEED else (0, 1):
         assert registry.stored_path(name, "medium", seed).exists(), (
             f"run `{registry.refresh_command(name, 'medium', seed)}`")
+
+
+def test_the_cifar_chapters_store_their_medium_results():
+    stored = {n for n in experiments.names() if "medium" in registry.get(n).stored}
+    assert {"simclr_training", "decoupling_sparsity", "circle_features", "align_uniform_sweep"} <= stored
 
 
 @pytest.fixture(scope="module")

@@ -86,6 +86,15 @@ def greater_claim(id: str, statement: str, larger: tuple[str, float, float], sma
                  **{name_a: a, name_b: b, "difference": difference, "difference_se": se}, **evidence)
 
 
+def mean_and_se(values) -> tuple[float, float]:
+    """The mean of the finite ``values`` and its standard error std / sqrt(n) (0 for one value)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if len(v) == 0:
+        raise ValueError("mean_and_se needs at least one finite value")
+    return float(v.mean()), float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else 0.0
+
+
 #: The significance level of :func:`majority_claim`'s binomial test (one-sided).
 MAJORITY_LEVEL = 0.05
 
