@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from ssl_lib import prediction_head as ph
 from ssl_lib import train
@@ -122,11 +123,13 @@ def prediction_head_toy(scale: str, seed: int):
     the second learning v2 sooner than with E frozen at I; each over independent runs. The control
     without v1 is trained for a fifth of the steps (it learns v2 at once)."""
     seeds = toy_seeds(scale, seed)
-    records = {head: [ph.train_toy(toy_config(scale, head), s, progress=True) for s in seeds]
-               for head in TOY_HEADS}
     alone_steps = toy_config(scale, "none").steps // 5
-    records["alone"] = [ph.train_toy(toy_config(scale, "none", with_v1=False, steps=alone_steps), s,
-                                     progress=True) for s in seeds]
+    configs = {**{head: toy_config(scale, head) for head in TOY_HEADS},
+               "alone": toy_config(scale, "none", with_v1=False, steps=alone_steps)}
+    runs = tqdm([(name, s) for name in configs for s in seeds], desc="toy runs", mininterval=1.0)
+    records = {name: [] for name in configs}
+    for name, s in runs:
+        records[name].append(ph.train_toy(configs[name], s))
     summaries = {head: [_summary(r) for r in records[head]] for head in TOY_HEADS}
     collapsed_runs = [collapsed(s) for s in summaries["none"]]
     split_runs = [split(s) for s in summaries["offdiag"]]
@@ -226,8 +229,6 @@ def setting_outcome(overrides: dict, seeds: list[int], scale: str) -> dict:
 @experiment("prediction_head_toy_search", chapter="08_prediction_head", stored=("medium",))
 def prediction_head_toy_search(scale: str, seed: int):
     """Nonlinear toy settings: in which does no head collapse, and the head split, in most runs?"""
-    from tqdm import tqdm
-
     seeds = search_seeds(scale, seed)
     rows = []
     for overrides in tqdm(search_grid(scale), desc="toy settings", mininterval=1.0):
