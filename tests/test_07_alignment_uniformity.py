@@ -33,7 +33,7 @@ def test_sweep_claims_at_quick_scale(seed):
     result = experiments.run("align_uniform_sweep", scale="quick", seed=seed)
     for claim_id in ("direct_matches_infonce", "accuracy_rank_uniform", "large_align_weight_collapses"):
         assert result.claim(claim_id).held, str(result.claim(claim_id))
-    runs, alive = result.measurements["runs"], result.measurements["not_collapsed"]
+    runs, alive = result.measurements["encoders"], result.measurements["not_collapsed"]
     assert len(runs) == 10 and 3 <= len(alive) < 10
     assert all(r["align_plus_uniform"] == pytest.approx(r["align"] + r["uniform"]) for r in runs.values())
     both = result.claim("accuracy_rank_both").evidence

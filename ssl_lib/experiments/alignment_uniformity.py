@@ -26,7 +26,7 @@ from ssl_lib import augment as aug
 from ssl_lib import hypersphere as hs
 from ssl_lib.evaluate import extract_features, knn_accuracy, linear_probe_accuracy
 from ssl_lib.experiments.registry import claim, experiment, greater_claim
-from ssl_lib.experiments.simclr import accuracy_se
+from ssl_lib.experiments.simclr import _run_times, accuracy_se
 from ssl_lib.losses import align_loss, uniform_loss
 from ssl_lib.runtime import seed_everything
 from ssl_lib.objectives import align_uniform_options
@@ -201,15 +201,16 @@ def circle_features(scale: str, seed: int):
     """CIFAR-10 encoders with 2-d normalised output: angles of the test features and accuracies."""
     configs = circle_configs(scale, seed)
     device = None
-    models = {"random": None}
+    models, trained = {"random": None}, []
     for name, config in configs.items():
         result = train(config)
+        trained.append(result)
         models[name] = result.model
         device = next(result.model.parameters()).device
     base = configs["contrastive"]
     models["random"] = build_model(base).to(device).eval()
     _, _, test_x, test_y = eval_images(base, device)
-    m = {"labels": test_y.cpu().tolist()}
+    m = {"labels": test_y.cpu().tolist(), "runs": _run_times(*trained)}
     for name, model in models.items():
         features = sphere_features(model, test_x)
         m[name] = {"angles": hs.circle_angles(features).cpu().tolist(),
@@ -251,9 +252,10 @@ def collapse_threshold(dim: int) -> float:
 def align_uniform_sweep(scale: str, seed: int):
     """InfoNCE and weighted alignment + uniformity: accuracy against held-out L_align, L_uniform."""
     configs = sweep_configs(scale, seed)
-    runs = {}
+    runs, trained = {}, []
     for name, config in configs.items():
         result = train(config)
+        trained.append(result)
         losses = held_out_losses(result.model, config, seed)
         runs[name] = {**losses, "align_plus_uniform": losses["align"] + losses["uniform"],
                       **sphere_probe(result.model, config),
@@ -289,7 +291,8 @@ def align_uniform_sweep(scale: str, seed: int):
     largest = max(weighted, key=ratio.get)
     alive_probes = [runs[k]["probe"] for k in alive]
     collapsed_ratios = sorted(ratio[k] for k in weighted if k not in alive)
-    m = {"runs": runs, "names": names, "collapse_threshold": threshold, "proj_dim": dim,
+    m = {"encoders": runs, "runs": _run_times(*trained), "names": names,
+         "collapse_threshold": threshold, "proj_dim": dim,
          "not_collapsed": alive, "largest_align_weight": largest, "weight_ratio": ratio,
          "smallest_collapsed_ratio": collapsed_ratios[0] if collapsed_ratios else None,
          "probe_spread_in_se": ((max(alive_probes) - min(alive_probes)) / accuracy_se(
