@@ -25,14 +25,14 @@ def test_contrastive_limit_claims_hold(seed):
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_sweep_claims_at_quick_scale(seed):
-    """The sweep's large effects hold at quick scale: the direct objective near InfoNCE, the rank
-    correlation with L_uniform over all encoders, the collapse. The rank correlation with
-    L_align + L_uniform among the encoders that did not collapse is measured, not asserted: at
-    quick scale their kNN accuracies lie within a few standard errors of each other (it held on
-    seeds 0-3 and failed on seed 4 when measured)."""
+    """At the quick scale the collapse under a very large alignment weight holds, and no other
+    claim of the sweep is decided against: on 500 test images (a standard error of about 2
+    points) the direct objective against InfoNCE and the rank correlations may be undecided, and
+    the stored medium results decide them (tests/test_stored_results.py keeps those fresh)."""
     result = experiments.run("align_uniform_sweep", scale="quick", seed=seed)
-    for claim_id in ("direct_matches_infonce", "accuracy_rank_uniform", "large_align_weight_collapses"):
-        assert result.claim(claim_id).held, str(result.claim(claim_id))
+    assert result.claim("large_align_weight_collapses").held, str(result.claim("large_align_weight_collapses"))
+    for c in result.claims:
+        assert c.verdict != "does not hold" or c.id == "accuracy_rank_both", str(c)
     runs, alive = result.measurements["encoders"], result.measurements["not_collapsed"]
     assert len(runs) == 10 and 3 <= len(alive) < 10
     assert all(r["align_plus_uniform"] == pytest.approx(r["align"] + r["uniform"]) for r in runs.values())
