@@ -49,7 +49,7 @@ def _plans() -> dict[str, Callable]:
         "07_alignment_uniformity": lambda scale: distinct([
             *alignment_uniformity.circle_configs(scale).values(), *alignment_uniformity.sweep_configs(scale).values()]),
         "08_prediction_head": lambda scale: distinct([
-            prediction_head_experiments.cifar_config(scale, p) for p in prediction_head.PREDICTORS]),
+            prediction_head_experiments.cifar_config(scale, p) for p in prediction_head_experiments.CIFAR_TRAINED]),
     }
 
 

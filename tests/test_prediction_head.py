@@ -116,3 +116,18 @@ def test_predictor_variants_and_learning_rate_ratio():
         ph.LinearPredictor("mlp", 3)
     with pytest.raises(ValueError, match="head_lr_ratio"):
         exp.cifar_config("quick", "offdiag", head_lr_ratio=0.0)
+
+
+def test_identity_first_step_is_exact_in_float32_and_rounded_in_bfloat16():
+    check = exp.identity_first_step(exp.cifar_config("quick", "none", seed=0))
+    assert check["gradients"] > 0
+    assert check["max_gradient_gap"] == 0 and check["loss_none"] == check["loss_identity"]
+    assert check["bfloat16_gap"] > 0  # bfloat16 keeps 8 bits of mantissa: I z is not z
+
+
+def test_competitive_claim_holds_within_tolerance_and_fails_far_below():
+    def verdict(head, reference):
+        return exp.competitive_claim("c", "c", ("head", head, 0.005), ("ref", reference, 0.005), 0.05).verdict
+    assert verdict(0.60, 0.62) == "holds"        # 2 points below, tolerance 5
+    assert verdict(0.50, 0.62) == "does not hold"  # 12 points below
+    assert verdict(0.57, 0.62) == "undecided"     # at the tolerance, within the noise
