@@ -25,12 +25,14 @@ def test_contrastive_limit_claims_hold(seed):
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_sweep_claims_at_quick_scale(seed):
-    """At the quick scale the collapse under a very large alignment weight holds, and no other
-    claim of the sweep is decided against: on 500 test images (a standard error of about 2
-    points) the direct objective against InfoNCE and the rank correlations may be undecided, and
-    the stored medium results decide them (tests/test_stored_results.py keeps those fresh)."""
+    """At the quick scale the very large alignment weight's L_uniform rises above the collapse
+    threshold, and no claim of the sweep is decided against: on 500 test images (a standard
+    error of about 2 points) the kNN half of the collapse claim, the direct objective against
+    InfoNCE and the rank correlations may be undecided, and the stored medium results decide
+    them (tests/test_stored_results.py keeps those fresh)."""
     result = experiments.run("align_uniform_sweep", scale="quick", seed=seed)
-    assert result.claim("large_align_weight_collapses").held, str(result.claim("large_align_weight_collapses"))
+    collapse = result.claim("large_align_weight_collapses")
+    assert collapse.evidence["uniform_large_weight"] > collapse.evidence["collapse_threshold"], str(collapse)
     for c in result.claims:
         assert c.verdict != "does not hold" or c.id == "accuracy_rank_both", str(c)
     runs, alive = result.measurements["encoders"], result.measurements["not_collapsed"]
