@@ -22,6 +22,18 @@ def test_toy_seeds_are_independent_across_experiment_seeds():
     assert first == exp.toy_seeds("quick", 0) and len(first) == len(set(first)) == 48
     assert not set(first) & set(second)
     assert not set(exp.search_seeds("quick", 0)) & set(first)
+    assert exp.spawned_seeds(0, 48) == first and exp.spawned_seeds([0, 1], 4) == exp.search_seeds("quick", 0)
+
+
+def test_representation_stats_of_a_representation_on_two_directions():
+    g = torch.Generator().manual_seed(0)
+    h = torch.randn(1000, 4, generator=g) * torch.tensor([1.0, 1.0, 1e-3, 1e-3])
+    stats = exp.representation_stats(h, knn=0.5)
+    assert (stats["n_test"], stats["dim"]) == (1000, 4)
+    assert stats["knn_se"] == pytest.approx(0.5 / 1000 ** 0.5)
+    assert stats["effective_rank"] == pytest.approx(2, abs=0.05)
+    assert stats["chunk_rank"] == pytest.approx(2, abs=0.1) and 0 < stats["chunk_rank_se"] < 0.05
+    assert len(stats["singular_values"]) == 4
 
 
 def _offdiag_record(curve):
@@ -74,6 +86,8 @@ def test_acceleration_compares_the_v2_neuron_across_runs():
                       "frozen_max": pytest.approx(0.6)}
     assert exp.acceleration(run([0.2, 0.5, 0.8], collapsed), run([0.2] * 3, collapsed),
                             run([0.2] * 3, collapsed)) is None
+    without_control = exp.acceleration(run([0.2, 0.5, 0.8], split), run([0.2, 0.6, 0.3], collapsed))
+    assert without_control == {"neuron": 0, "head": 20, "frozen": None, "frozen_max": pytest.approx(0.6)}
 
 
 @pytest.mark.slow
@@ -85,3 +99,22 @@ def test_one_step_of_each_full_scale_cifar_configuration(predictor):
                               eval_every=0)
     result = train.train(config, "cpu", cache=False, progress=False, max_steps=1)
     assert len(result.history["loss"]) == 1 and torch.isfinite(torch.tensor(result.history["loss"])).all()
+
+
+def test_chunk_mean_and_se_over_equal_chunks():
+    z = torch.arange(20.0).reshape(20, 1)
+    mean, se = exp.chunk_mean_and_se(z, lambda chunk: chunk.mean().item())
+    assert mean == pytest.approx(9.5) and se > 0
+    assert exp.chunk_mean_and_se(z, lambda chunk: 1.0) == (1.0, 0.0)
+
+
+def test_head_entries_read_where_E_ended():
+    from types import SimpleNamespace
+    head = ph.LinearPredictor("linear", 3)
+    with torch.no_grad():
+        head.weight.copy_(torch.tensor([[0.9, 0.2, 0.0], [0.0, 1.1, -0.3], [0.0, 0.0, 1.0]]))
+    entries = exp.head_entries(SimpleNamespace(extras={"predictor": head}))
+    assert entries == pytest.approx({"head_diagonal_min": 0.9, "head_diagonal_max": 1.1,
+                                     "head_offdiag_max": 0.3})
+    none = exp.head_entries(SimpleNamespace(extras={"predictor": ph.LinearPredictor("none", 3)}))
+    assert none == {"head_diagonal_min": 1.0, "head_diagonal_max": 1.0, "head_offdiag_max": 0.0}

@@ -25,7 +25,7 @@ from tqdm import tqdm
 from ssl_lib import augment as aug
 from ssl_lib import prediction_head as ph
 from ssl_lib import train
-from ssl_lib.evaluate import extract_features
+from ssl_lib.evaluate import extract_features, knn_accuracy, linear_probe_accuracy
 from ssl_lib.experiments.registry import (MARGIN_SE, Claim, claim, experiment, greater_claim,
                                           majority_claim, mean_and_se)
 from ssl_lib.experiments.simclr import _run_times, accuracy_se
@@ -43,12 +43,17 @@ def toy_config(scale: str, head: str, **overrides) -> ph.ToyConfig:
     return ph.ToyConfig(head=head, **{**sizes, **overrides})
 
 
+def spawned_seeds(entropy: int | list[int], n: int) -> list[int]:
+    """``n`` run seeds spawned from NumPy's ``SeedSequence(entropy)``, each the first 32-bit word
+    of a child's state: independent streams, so no two entropies share a run."""
+    return [int(child.generate_state(1)[0]) for child in np.random.SeedSequence(entropy).spawn(n)]
+
+
 def toy_seeds(scale: str, seed: int) -> list[int]:
-    """The seeds of the toy runs of one experiment seed: 48 (quick) or 64 (full) children spawned
-    from NumPy's ``SeedSequence(seed)``, each the first 32-bit word of its state. Runs of
-    experiment seeds s and s + 1 are independent (no run is shared)."""
-    children = np.random.SeedSequence(seed).spawn(by_scale(scale, quick=48, full=64))
-    return [int(child.generate_state(1)[0]) for child in children]
+    """The seeds of the toy runs of one experiment seed: 48 (quick) or 64 (full), spawned from
+    ``SeedSequence(seed)`` (:func:`spawned_seeds`). Runs of experiment seeds s and s + 1 are
+    independent (no run is shared)."""
+    return spawned_seeds(seed, by_scale(scale, quick=48, full=64))
 
 
 def rise_then_fall(record: dict, share: float = 0.1) -> dict:
@@ -93,25 +98,30 @@ def collapsed(summary: dict) -> bool:
 
 def split(summary: dict) -> bool:
     """The two neurons learned different features, v1 and v2."""
-    return sorted(summary["learned"], key=str) == [1, 2]
+    return _learned_both(summary["learned"])
 
 
-def acceleration(head_run: dict, frozen_run: dict, alone_run: dict, threshold: float = ph.LEARNED) -> dict | None:
+def _learned_both(learned: list) -> bool:
+    return sorted(learned, key=str) == [1, 2]
+
+
+def acceleration(head_run: dict, frozen_run: dict, alone_run: dict | None = None,
+                 threshold: float = ph.LEARNED) -> dict | None:
     """How soon the neuron that learns v2 with the head (neuron j) learns it, against two controls.
 
     ``head_run``: the off-diagonal head. ``frozen_run``: the same seed with E frozen at its initial
     value I, which is the no-head run (same W(0), same batches: the head draws no random numbers).
-    ``alone_run``: the same seed, no head, in data without v1 (``with_v1=False``). Each entry is the
-    step at which |<w_j, v2>| first reaches ``threshold`` (:func:`ssl_lib.prediction_head.time_to_learn`),
-    None if never; ``frozen_max`` is the largest |<w_j, v2>| of the frozen run. None when the
-    head run did not learn both features.
+    ``alone_run`` (optional): the same seed, no head, in data without v1 (``with_v1=False``).
+    Each entry is the step at which |<w_j, v2>| first reaches ``threshold``
+    (:func:`ssl_lib.prediction_head.time_to_learn`), None if never; ``frozen_max`` is the largest
+    |<w_j, v2>| of the frozen run. None when the head run did not learn both features.
     """
     learned = ph.learned_features(head_run["corr"][-1])
-    if sorted(learned, key=str) != [1, 2]:
+    if not _learned_both(learned):
         return None
     j = learned.index(2)
-    return {"neuron": j, **{name: ph.time_to_learn(run, j, 2, threshold) for name, run in
-                             (("head", head_run), ("frozen", frozen_run), ("alone", alone_run))},
+    runs = {"head": head_run, "frozen": frozen_run, **({"alone": alone_run} if alone_run else {})}
+    return {"neuron": j, **{name: ph.time_to_learn(run, j, 2, threshold) for name, run in runs.items()},
             "frozen_max": frozen_run["projection"][:, j, 1].abs().max().item()}
 
 
@@ -201,8 +211,7 @@ def search_grid(scale: str) -> list[dict]:
 def search_seeds(scale: str, seed: int) -> list[int]:
     """The runs of each setting of the search: 4 (quick) or 16 (medium, full) seeds spawned from
     ``SeedSequence([seed, 1])``, so that they are not the runs of :func:`toy_seeds`."""
-    children = np.random.SeedSequence([seed, 1]).spawn(by_scale(scale, quick=4, full=16, medium=16))
-    return [int(child.generate_state(1)[0]) for child in children]
+    return spawned_seeds([seed, 1], by_scale(scale, quick=4, full=16, medium=16))
 
 
 def setting_outcome(overrides: dict, seeds: list[int], scale: str) -> dict:
@@ -218,15 +227,14 @@ def setting_outcome(overrides: dict, seeds: list[int], scale: str) -> dict:
         except FloatingPointError:
             counts["diverged"] += 1
             continue
-        c, b = collapsed(_summary(none)), split(_summary(head))
+        none_summary = _summary(none)
+        c, b = collapsed(none_summary), split(_summary(head))
+        timing = acceleration(head, none)
         counts["collapsed"] += c
         counts["split"] += b
         counts["rescued"] += c and b
-        counts["split_without_head"] += split(_summary(none))
-        if b:
-            j = ph.learned_features(head["corr"][-1]).index(2)
-            counts["accelerated"] += sooner({"head": ph.time_to_learn(head, j, 2),
-                                             "frozen": ph.time_to_learn(none, j, 2)})
+        counts["split_without_head"] += split(none_summary)
+        counts["accelerated"] += timing is not None and sooner(timing)
     return counts
 
 
@@ -257,19 +265,21 @@ def prediction_head_toy_search(scale: str, seed: int):
 # CIFAR-10
 # ----------------------------------------------------------------------------------------------
 
-MEDIUM_EPOCHS = 10
+MEDIUM_EPOCHS = 3
 
 
-def cifar_config(scale: str, predictor: str, seed: int = 0, head_lr_ratio: float = 0.1,
+def cifar_config(scale: str, predictor: str, seed: int = 0, head_lr_ratio: float = 0.5,
                  **overrides) -> train.TrainConfig:
     """SimSiam with the head ``predictor`` (one of :data:`ssl_lib.prediction_head.PREDICTORS`).
 
     Quick: a width-8 convnet, 16x16 crops, 400 training images, 3 epochs. Medium (two CPU
-    cores, bfloat16): the small ConvNet (width 32, h of 256 dimensions) with the MLP projection
-    to 128 dimensions, all of CIFAR-10 at 32x32, MEDIUM_EPOCHS epochs of batch 256, half a
-    warm-up epoch, evaluated at the end on all 50,000 / 10,000 images. Full: ResNet-18, all
+    cores): the small ConvNet (width 32, h of 256 dimensions) with the MLP projection to 128
+    dimensions, all of CIFAR-10 at 32x32, MEDIUM_EPOCHS epochs of batch 256, half a warm-up
+    epoch, evaluated at the end on all 50,000 / 10,000 images (about 4 minutes an epoch in
+    float32 on two cores without bfloat16 units, an AMD EPYC). Full: ResNet-18, all
     50,000 images, 30 epochs, batch 512 (about 7 minutes a variant on an H100-class GPU).
-    The head's learning rate is ``head_lr_ratio`` times the encoder's.
+    The head's learning rate is ``head_lr_ratio`` times the encoder's: half by default, as in
+    the toy (the paper's eta_E < eta).
     """
     ph.check_predictor(predictor, head_lr_ratio)
     sizes = by_scale(
@@ -291,32 +301,59 @@ def cifar_config(scale: str, predictor: str, seed: int = 0, head_lr_ratio: float
 #: :func:`identity_first_step` instead (it is the same function as no head).
 CIFAR_TRAINED = ("none", "offdiag", "linear")
 
-#: Test images per chunk of the effective rank's standard error (:func:`representation_stats`).
-RANK_CHUNKS = 10
+#: Equal chunks of the test images over which the collapse measures' standard errors are taken
+#: (:func:`chunk_mean_and_se`).
+CHUNKS = 10
 
 
-def representation_stats(model: torch.nn.Module, config: train.TrainConfig, knn: float) -> dict:
-    """The collapse measures of h = f(x) on the test images of ``config``: the spread, the
+def chunk_mean_and_se(z: torch.Tensor, measure) -> tuple[float, float]:
+    """The mean of ``measure`` (a function of an (n, d) batch, such as
+    :func:`ssl_lib.prediction_head.effective_rank`) over CHUNKS equal chunks of the rows of z,
+    with its standard error over the chunks."""
+    return mean_and_se([measure(chunk) for chunk in z.chunk(CHUNKS)])
+
+
+def representation_stats(h: torch.Tensor, knn: float, probe: float | None = None) -> dict:
+    """The collapse measures of the test representations h = f(x), (n, d): the spread, the
     effective rank (:func:`ssl_lib.prediction_head.effective_rank`) over all of them and its mean
-    with the standard error over RANK_CHUNKS equal chunks, the singular values; with ``knn`` and
-    its binomial standard error."""
-    device = next(model.parameters()).device
-    _, _, test_x, _ = train.eval_images(config, device)
-    h = extract_features(model.encoder, test_x).float().cpu()
-    chunk_ranks = [ph.effective_rank(chunk) for chunk in h.chunk(RANK_CHUNKS)]
-    rank_mean, rank_se = mean_and_se(chunk_ranks)
-    return {"knn": knn, "knn_se": accuracy_se(knn, len(h)), "spread": ph.spread(h),
+    with the standard error over CHUNKS equal chunks, the singular values; with the kNN
+    accuracy ``knn`` and its binomial standard error over the n test images, and the linear
+    probe's accuracy ``probe``."""
+    h = h.float().cpu()
+    rank_mean, rank_se = chunk_mean_and_se(h, ph.effective_rank)
+    return {"knn": knn, "knn_se": accuracy_se(knn, len(h)), "probe": probe, "spread": ph.spread(h),
             "effective_rank": ph.effective_rank(h), "chunk_rank": rank_mean, "chunk_rank_se": rank_se,
             "singular_values": ph.singular_values(h), "dim": h.shape[1], "n_test": len(h)}
 
 
-def random_init_stats(config: train.TrainConfig, device) -> dict:
+def random_init_stats(config: train.TrainConfig, bank_x, bank_y, test_x, test_y) -> dict:
     """:func:`representation_stats` of the network of ``config`` at its initialisation (the same
-    weights its training run starts from), with its kNN accuracy."""
-    model = train.build_model(config).to(device).eval()
-    bank_x, bank_y, test_x, test_y = train.eval_images(config, device)
-    knn, _ = train.evaluate_model(model, bank_x, bank_y, test_x, test_y, k=config.knn_k)
-    return representation_stats(model, config, knn)
+    weights its training run starts from), with its kNN and linear-probe accuracies on the
+    evaluation images (:func:`ssl_lib.train.eval_images` of ``config``)."""
+    model = train.build_model(config).to(test_x.device).eval()
+    bank_h, test_h = extract_features(model.encoder, bank_x), extract_features(model.encoder, test_x)
+    knn = knn_accuracy(bank_h, bank_y, test_h, test_y, k=config.knn_k)
+    return {**representation_stats(test_h, knn, linear_probe_accuracy(bank_h, bank_y, test_h, test_y)),
+            **output_spread(model, test_h)}
+
+
+def output_spread(model: torch.nn.Module, h: torch.Tensor) -> dict:
+    """The spread (:func:`ssl_lib.prediction_head.spread`) of the projection z = g(h) that
+    SimSiam compares, the output on which Chen & He watch collapse (``model`` in eval mode): over
+    all test images (``spread_z``) and its mean with the standard error over CHUNKS chunks."""
+    with torch.no_grad():
+        z = model.head(h).float().cpu()
+    mean, se = chunk_mean_and_se(z, ph.spread)
+    return {"spread_z": ph.spread(z), "chunk_spread_z": mean, "chunk_spread_z_se": se}
+
+
+def head_entries(model: torch.nn.Module) -> dict:
+    """Where the trained head E ended: the smallest and largest diagonal entry and the largest
+    off-diagonal |E_ij| (E = I for no head)."""
+    E = model.extras["predictor"].matrix().detach().float()
+    diagonal = torch.diagonal(E)
+    return {"head_diagonal_min": diagonal.min().item(), "head_diagonal_max": diagonal.max().item(),
+            "head_offdiag_max": (E - torch.diag(diagonal)).abs().max().item()}
 
 
 def identity_first_step(config: train.TrainConfig) -> dict:
@@ -331,19 +368,20 @@ def identity_first_step(config: train.TrainConfig) -> dict:
     generator = torch.Generator().manual_seed(config.seed)
     images = train.evaluation_set(config, "train").tensors("cpu")[0][: config.batch_size]
     view1, view2 = aug.two_views(images, config.augmentation(), generator)
-    steps = {}
+    nets, steps = {}, {}
     for predictor in ("none", "identity"):
-        model = train.build_model(replace(config, objective_options={
+        model = nets[predictor] = train.build_model(replace(config, objective_options={
             **config.objective_options, "predictor": predictor}))
         loss = OBJECTIVES[config.objective].loss(model, view1, view2, None, config)
         loss.backward()
         steps[predictor] = (loss.item(), [q.grad.clone() for q in model.parameters() if q.grad is not None])
     (loss_none, grads_none), (loss_identity, grads_identity) = steps["none"], steps["identity"]
     gap = max((a - b).abs().max().item() for a, b in zip(grads_none, grads_identity))
+    identity = nets["identity"]
     with torch.no_grad():
-        z = model(view1)[1].float()
+        z = identity(view1)[1].float()
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            rounded = model.extras["predictor"](z).float()
+            rounded = identity.extras["predictor"](z).float()
     return {"loss_none": loss_none, "loss_identity": loss_identity, "max_gradient_gap": gap,
             "gradients": len(grads_none), "bfloat16_gap": ((rounded - z).abs().max() / z.abs().max()).item()}
 
@@ -358,15 +396,22 @@ def competitive_claim(id: str, statement: str, head: tuple[str, float, float],
                          **{name: value, "tolerance": tolerance})
 
 
-@experiment("prediction_head_cifar", chapter="08_prediction_head")
+@experiment("prediction_head_cifar", chapter="08_prediction_head", stored=("medium",))
 def prediction_head_cifar(scale: str, seed: int):
     """SimSiam on CIFAR-10 with no head, the off-diagonal head and the linear head, against the
     same network at initialisation; the fixed identity checked against no head exactly."""
     device = default_device()
     configs = {predictor: cifar_config(scale, predictor, seed) for predictor in CIFAR_TRAINED}
     results = {p: train.train(c, device, progress=True) for p, c in configs.items()}
-    stats = {p: representation_stats(r.model, r.config, r.final_knn) for p, r in results.items()}
-    stats["random"] = random_init_stats(configs["none"], device)
+    images = train.eval_images(configs["none"], device)  # the same for every head
+    test_x = images[2]
+    stats = {}
+    for p, r in results.items():
+        h = extract_features(r.model.encoder, test_x)
+        stats[p] = {**representation_stats(h, r.final_knn, r.final_probe),
+                    **output_spread(r.model, h), **head_entries(r.model),
+                    "final_loss": r.history["loss"][-1]}
+    stats["random"] = random_init_stats(configs["none"], *images)
     identity = identity_first_step(configs["none"])
 
     def knn(name):
@@ -375,7 +420,11 @@ def prediction_head_cifar(scale: str, seed: int):
     def rank(name):
         return (f"rank_{name}", stats[name]["chunk_rank"], stats[name]["chunk_rank_se"])
 
+    def spread_z(name):
+        return (f"spread_z_{name}", stats[name]["chunk_spread_z"], stats[name]["chunk_spread_z_se"])
+
     weaker_head = min(("offdiag", "linear"), key=lambda p: stats[p]["chunk_rank"])
+    less_spread_head = min(("offdiag", "linear"), key=lambda p: stats[p]["chunk_spread_z"])
     claims = [
         claim("cifar_identity_is_no_head",
               "A fixed identity head is the same function as no head: one SimSiam step from the same "
@@ -396,6 +445,13 @@ def prediction_head_cifar(scale: str, seed: int):
                       "head: the effective rank of h (mean over test chunks) is lower than the lower "
                       "of the two heads'.", rank(weaker_head), rank("none"),
                       spread_none=stats["none"]["spread"], weaker_head=weaker_head),
+        greater_claim("cifar_no_head_output_collapses",
+                      "Without a head the projection z that SimSiam compares is more collapsed than "
+                      "with either trained head (Chen & He report complete collapse, a spread near "
+                      "0): the spread of z (mean over test chunks) is lower than the lower of the two "
+                      "heads'.", spread_z(less_spread_head), spread_z("none"),
+                      final_loss_none=stats["none"]["final_loss"], weaker_head=less_spread_head),
     ]
     return {"stats": stats, "identity": identity, "scale": scale,
+            "precision": {p: r.precision for p, r in results.items()},
             "runs": _run_times(*results.values())}, claims
