@@ -26,13 +26,16 @@ def test_contrastive_limit_claims_hold(seed):
 @pytest.mark.parametrize("seed", [0, 1])
 def test_sweep_claims_at_quick_scale(seed):
     """At the quick scale the very large alignment weight's L_uniform rises above the collapse
-    threshold, and no claim of the sweep is decided against: on 500 test images (a standard
-    error of about 2 points) the kNN half of the collapse claim, the direct objective against
-    InfoNCE and the rank correlations may be undecided, and the stored medium results decide
-    them (tests/test_stored_results.py keeps those fresh)."""
+    threshold and its kNN accuracy is below that of weights (1, 1), and no claim of the sweep is
+    decided against. Whether that kNN gap passes two standard errors on 500 test images depends
+    on the machine (seed 0: 30.0% against 25.2%, undecided, on one machine; 31.8% against 21.4%
+    in float32 and 32.6% against 21.0% in bfloat16, held, on another), so it is not asserted here;
+    nor are the direct objective against InfoNCE and the rank correlations. The stored medium
+    results decide them (tests/test_stored_results.py keeps those fresh)."""
     result = experiments.run("align_uniform_sweep", scale="quick", seed=seed)
     collapse = result.claim("large_align_weight_collapses")
     assert collapse.evidence["uniform_large_weight"] > collapse.evidence["collapse_threshold"], str(collapse)
+    assert collapse.evidence["knn_align_uniform"] > collapse.evidence["knn_large_weight"], str(collapse)
     for c in result.claims:
         assert c.verdict != "does not hold" or c.id == "accuracy_rank_both", str(c)
     runs, alive = result.measurements["encoders"], result.measurements["not_collapsed"]
