@@ -3,13 +3,21 @@
     python -m ssl_lib list
     python -m ssl_lib run NAME [--scale quick|medium|full] [--seed S] [--out DIR]
     python -m ssl_lib store [NAME ...] [--scale medium|full] [--seed S ...]
+    python -m ssl_lib verify [NAME ...]
+    python -m ssl_lib sign [NAME ...] [--scale medium|full] [--seed S ...]
+    python -m ssl_lib show NAME [--scale medium|full] [--seed S]
 
 ``run`` writes ``DIR/NAME.json`` with the measurements, the claims and the provenance, and
 prints each claim. ``store`` computes the results the book shows and stores them in the package
 (``ssl_lib/results/SCALE/NAME-seedS.json``; default: every experiment sized for the scale),
 skipping those that are fresh; an interrupted training resumes from its last epoch. Both exit
 with status 0 whether or not the claims hold: a claim that does not hold is a finding, not a
-crash. An error of the library (a bad setting, missing data) is printed as one line, exit 2.
+crash. ``verify`` checks every stored result (or those of NAME), one line each: fresh (its code
+unchanged, or its signature replayed by today's code) or stale, with what differs and the
+command that refreshes it; exit status 1 when any is stale. ``sign`` signs stored results that
+today's code computed (their code unchanged). ``show`` prints a stored result's claims and
+provenance as its chapter shows them. An error of the library (a bad setting, missing data) is
+printed as one line, exit 2.
 """
 
 from __future__ import annotations
@@ -21,9 +29,10 @@ import time
 from tqdm import tqdm
 
 from ssl_lib import experiments
-from ssl_lib.experiments.registry import STORED_SCALES
+from ssl_lib.experiments import freshness
+from ssl_lib.experiments.registry import STORED_SCALES, load_stored, refresh_command, stored_path, stored_seeds
 from ssl_lib.scale import SCALES
-from ssl_lib.storage import check_writable
+from ssl_lib.storage import check_writable, write_json
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,6 +49,16 @@ def main(argv: list[str] | None = None) -> int:
     store.add_argument("names", nargs="*", help="experiments (default: all stored at the scale)")
     store.add_argument("--scale", choices=STORED_SCALES, default="medium")
     store.add_argument("--seed", type=int, nargs="+", default=[0], help="seeds (default 0)")
+    verify = commands.add_parser("verify", help="check that every stored result is fresh (exit 1 if not)")
+    verify.add_argument("names", nargs="*", help="experiments (default: every stored result)")
+    sign = commands.add_parser("sign", help="sign stored results that today's code computed")
+    sign.add_argument("names", nargs="*", help="experiments (default: every stored result)")
+    sign.add_argument("--scale", choices=STORED_SCALES, default=None, help="default: every stored scale")
+    sign.add_argument("--seed", type=int, nargs="+", default=None, help="default: every stored seed")
+    show = commands.add_parser("show", help="print a stored result's claims and provenance")
+    show.add_argument("name", help="an experiment stored at --scale")
+    show.add_argument("--scale", choices=STORED_SCALES, default="medium")
+    show.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
     if args.command == "list":
@@ -51,6 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(parser, args)
+        if args.command == "verify":
+            return _verify(parser, args)
+        if args.command == "sign":
+            return _sign(parser, args)
+        if args.command == "show":
+            return _show(parser, args)
         return _store(parser, args)
     except (ValueError, KeyError, OSError, RuntimeError, ArithmeticError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -89,6 +114,59 @@ def _store(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         verdict = f"computed in {time.perf_counter() - start:.0f} s" if computed else "fresh, kept"
         held, undecided = (sum(c.verdict == v for c in result.claims) for v in ("holds", "undecided"))
         tqdm.write(f"{path}: {verdict}; of {len(result.claims)} claims {held} hold, {undecided} undecided")
+    return 0
+
+
+def _stored_results(parser, names, scales=STORED_SCALES, seeds=None) -> list[tuple[str, str, int]]:
+    """(name, scale, seed) of every stored result of ``names`` (all when empty) at ``scales``."""
+    for name in names:
+        if name not in experiments.names():
+            parser.error(f"no experiment called {name!r}; choose one of: {', '.join(experiments.names())}")
+    found = []
+    for name in names or experiments.names():
+        for scale in scales:
+            found += [(name, scale, seed) for seed in stored_seeds(name, scale) if seeds is None or seed in seeds]
+    return found
+
+
+def _verify(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    start, stale = time.perf_counter(), 0
+    targets = _stored_results(parser, args.names)
+    for name, scale, seed in targets:
+        label = f"{scale}/{name}-seed{seed}"
+        try:
+            verdict = freshness.check(load_stored(name, scale, seed))
+        except ValueError as error:  # a corrupt file
+            verdict = freshness.Freshness(False, str(error), refresh_command(name, scale, seed))
+        stale += not verdict.fresh
+        print(f"{'fresh' if verdict.fresh else 'STALE':6s} {label}: {verdict.how}"
+              + ("" if verdict.fresh else f"; refresh it with `{verdict.command}`"), flush=True)
+    print(f"{len(targets) - stale} of {len(targets)} stored results fresh, {stale} stale "
+          f"({time.perf_counter() - start:.0f} s)")
+    return 1 if stale else 0
+
+
+def _sign(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    scales = (args.scale,) if args.scale else STORED_SCALES
+    for name, scale, seed in tqdm(_stored_results(parser, args.names, scales, args.seed), desc="sign", unit="result"):
+        path = stored_path(name, scale, seed)
+        result = experiments.load(path)  # as stored: its claims the record it holds
+        result.signature = freshness.sign(result)
+        write_json(path, result.to_dict())
+        tqdm.write(f"{path}: signed ({len(result.signature['runs'])} training runs and the analysis)")
+    return 0
+
+
+def _show(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if args.name not in experiments.names():
+        parser.error(f"no experiment called {args.name!r}; choose one of: {', '.join(experiments.names())}")
+    shown = load_stored(args.name, args.scale, args.seed)
+    if shown is None:
+        parser.error(f"no stored result of {args.name} at the {args.scale} scale for seed {args.seed}; "
+                     f"stored seeds: {stored_seeds(args.name, args.scale) or 'none'}")
+    verdict = freshness.check(shown)
+    print(shown.claims_markdown())
+    print(f"\n{'fresh' if verdict.fresh else 'STALE'}: {verdict.how}")
     return 0
 
 

@@ -31,10 +31,9 @@ RESNET18_EPOCH_S = {"A100 (public recipe)": 12.0, "A6000 (lightly's benchmark)":
 RESNET18_CPU_IMAGES_S = 75.0
 
 
-def _plans() -> dict[str, Callable]:
-    """The chapters that train CIFAR-10 networks, with their training plans: (scale) -> the
-    distinct configurations the chapter trains for one seed."""
-    from ssl_lib import prediction_head
+def training_plans() -> dict[str, Callable]:
+    """The chapters that train CIFAR-10 networks, with their training plans: (scale, seed) -> the
+    distinct configurations the chapter trains for that seed."""
     from ssl_lib.experiments import alignment_uniformity, feature_decoupling_cifar, simclr
     from ssl_lib.experiments import prediction_head as prediction_head_experiments
     from ssl_lib.train import config_key
@@ -44,12 +43,14 @@ def _plans() -> dict[str, Callable]:
 
     return {
         simclr.CHAPTER: simclr.training_plan,
-        "06_feature_decoupling_cifar": lambda scale: distinct([
-            *feature_decoupling_cifar.augmentation_configs(scale).values(), feature_decoupling_cifar.supervised_config(scale)]),
-        "07_alignment_uniformity": lambda scale: distinct([
-            *alignment_uniformity.circle_configs(scale).values(), *alignment_uniformity.sweep_configs(scale).values()]),
-        "08_prediction_head": lambda scale: distinct([
-            prediction_head_experiments.cifar_config(scale, p) for p in prediction_head_experiments.CIFAR_TRAINED]),
+        "06_feature_decoupling_cifar": lambda scale, seed=0: distinct([
+            *feature_decoupling_cifar.augmentation_configs(scale, seed).values(),
+            feature_decoupling_cifar.supervised_config(scale, seed)]),
+        "07_alignment_uniformity": lambda scale, seed=0: distinct([
+            *alignment_uniformity.circle_configs(scale, seed).values(),
+            *alignment_uniformity.sweep_configs(scale, seed).values()]),
+        "08_prediction_head": lambda scale, seed=0: distinct([
+            prediction_head_experiments.cifar_config(scale, p, seed) for p in prediction_head_experiments.CIFAR_TRAINED]),
     }
 
 
@@ -76,7 +77,7 @@ def training_seconds(*results) -> float:
 def full_scale_epochs(chapter: str) -> dict[str, int]:
     """Epochs over all 50,000 training images per encoder that ``chapter`` trains at the full
     scale for one seed (empty for a chapter that trains no network)."""
-    plan = _plans().get(chapter)
+    plan = training_plans().get(chapter)
     epochs: dict[str, int] = {}
     for config in plan("full") if plan else []:
         epochs[config.encoder] = epochs.get(config.encoder, 0) + config.epochs
@@ -106,7 +107,7 @@ def sized_for_medium(chapter: str) -> bool:
     chapter not yet sized for it runs its quick settings there)."""
     from ssl_lib.train import config_key
 
-    plan = _plans().get(chapter)
+    plan = training_plans().get(chapter)
     return bool(plan) and {config_key(c) for c in plan("medium")} != {config_key(c) for c in plan("quick")}
 
 

@@ -8,19 +8,19 @@ from pathlib import Path
 import pytest
 
 from ssl_lib import experiments
-from ssl_lib.experiments import registry
+from ssl_lib.experiments import freshness, registry
 
 STORED = sorted(registry.STORED_DIR.glob("*/*.json"))
 
 
 @pytest.mark.parametrize("path", STORED, ids=[f"{p.parent.name}/{p.name}" for p in STORED])
 def test_every_stored_result_is_fresh(path):
+    """The check of `python -m ssl_lib verify` and of the chapters (code unchanged, or replayed)."""
     result = experiments.load(path)
     scale, seed = path.parent.name, result.provenance["seed"]
     assert path == registry.stored_path(result.name, scale, seed), f"{path} is misnamed"
-    assert registry.is_fresh(result), (
-        f"{path} is stale: the code that computes {result.name} changed since it was stored. "
-        f"Refresh it with `{registry.refresh_command(result.name, scale, seed)}` (or `make results`)")
+    verdict = freshness.check(result)
+    assert verdict.fresh, f"{path} is stale: {verdict.how}. Refresh it with `{verdict.command}` (or `make results`)"
     for key in ("scale", "seed", "device", "precision", "torch", "git_commit", "code_fingerprint",
                 "data", "wall_time_s"):
         assert key in result.provenance, f"{path} lacks provenance[{key!r}]"
@@ -104,9 +104,14 @@ def test_a_larger_scale_is_not_replaced_by_a_smaller_stored_one(stored_dir, toy_
 def test_a_stale_stored_result_warns_and_is_not_shown(stored_dir, toy_is_stored):
     path, _, _ = experiments.store("nt_xent_toy", "medium", 0)
     data = json.loads(path.read_text())
-    data["provenance"]["code_fingerprint"] = "0" * 16
+    data["provenance"]["code_fingerprint"] = "0" * 16  # stored by other source text ...
     path.write_text(json.dumps(data))
-    with pytest.warns(UserWarning, match="stale.*python -m ssl_lib store nt_xent_toy --scale medium --seed 0"):
+    shown = experiments.result("nt_xent_toy", seed=0, scale="quick")  # ... that computes the same
+    assert shown.provenance["scale"] == "medium" and "shown_from" in shown.provenance
+    data["signature"]["analysis"]["weight_signal_share"] = -1.0  # ... that computed something else
+    path.write_text(json.dumps(data))
+    with pytest.warns(UserWarning, match="stale.*analysis replays differently.*python -m ssl_lib store nt_xent_toy "
+                                         "--scale medium --seed 0"):
         shown = experiments.result("nt_xent_toy", seed=0, scale="quick")
     assert shown.provenance["scale"] == "quick" and "shown_from" not in shown.provenance
 

@@ -127,6 +127,7 @@ class ExperimentResult:
     measurements: dict[str, Any]
     claims: list[Claim]
     provenance: dict[str, Any]
+    signature: dict[str, Any] | None = None  # a stored result's replay signature (freshness.sign)
 
     def claim(self, id: str) -> Claim:
         """The claim called ``id``."""
@@ -160,22 +161,34 @@ class ExperimentResult:
             "measurements": self.measurements,
             "claims": [asdict(c) for c in self.claims],
             "provenance": self.provenance,
+            **({"signature": self.signature} if self.signature is not None else {}),
         }
 
 
 @dataclass(frozen=True)
 class Experiment:
-    """A registered experiment: ``function(scale, seed) -> (measurements, claims)``.
+    """A registered experiment: ``function(scale, seed) -> (measurements, claims)``, or, when it
+    has ``claims``, ``function(scale, seed) -> measurements`` and ``claims(measurements, scale) ->
+    claims``: then its claims are decided from the measurements as stored (JSON values), and
+    recomputed whenever a stored result is shown or verified (the stored claims are a record).
 
     ``stored``: the scales at which ``make results`` computes and stores it (the CIFAR-10
     experiments sized for them); an experiment not listed there is computed by the chapter.
     """
 
     name: str
-    function: Callable[..., tuple[dict[str, Any], list[Claim]]]
+    function: Callable[..., Any]
     chapter: str
     summary: str
     stored: tuple[str, ...] = ()
+    claims: Callable[[dict[str, Any], str], list[Claim]] | None = None
+
+    def decide(self, measurements: dict[str, Any], scale: str) -> list[Claim]:
+        """The claims of ``measurements`` (JSON values) at ``scale``, by :attr:`claims`."""
+        claims = self.claims(measurements, scale)
+        if not all(isinstance(c, Claim) for c in claims):
+            raise TypeError(f"the claims of experiment {self.name!r} must be a list of Claim objects")
+        return claims
 
     @property
     def module(self) -> str:
@@ -190,13 +203,16 @@ STORED_DIR = Path(__file__).resolve().parents[1] / "results"
 STORED_SCALES = ("full", "medium")
 
 
-def experiment(name: str, *, chapter: str, stored: tuple[str, ...] = ()) -> Callable:
+def experiment(name: str, *, chapter: str, stored: tuple[str, ...] = (),
+               claims: Callable[[dict[str, Any], str], list[Claim]] | None = None) -> Callable:
     """Register the decorated function as the experiment ``name`` of ``chapter``.
 
-    The function takes keyword arguments ``scale`` and ``seed`` and returns a pair
-    ``(measurements, claims)``: a dict of JSON-serialisable values (numbers, lists, NumPy
-    arrays and tensors are converted) and a list of :class:`Claim`. ``stored`` lists the scales
-    (of :data:`STORED_SCALES`) at which its results are stored in the package.
+    The function takes keyword arguments ``scale`` and ``seed`` and returns its measurements: a
+    dict of JSON-serialisable values (numbers, lists, NumPy arrays and tensors are converted),
+    from which ``claims(measurements, scale)`` decides its list of :class:`Claim` (the way of the
+    stored experiments: their claims are recomputed from the stored measurements). Without
+    ``claims`` it returns the pair ``(measurements, claims)``. ``stored`` lists the scales (of
+    :data:`STORED_SCALES`) at which its results are stored in the package.
     """
 
     def register(function: Callable) -> Callable:
@@ -206,7 +222,7 @@ def experiment(name: str, *, chapter: str, stored: tuple[str, ...] = ()) -> Call
             if scale not in STORED_SCALES:
                 raise ValueError(f"stored scale {scale!r} of {name!r} must be one of {', '.join(STORED_SCALES)}")
         summary = (function.__doc__ or "").strip().splitlines()[0] if function.__doc__ else ""
-        _REGISTRY[name] = Experiment(name, function, chapter, summary, tuple(stored))
+        _REGISTRY[name] = Experiment(name, function, chapter, summary, tuple(stored), claims)
         return function
 
     return register
@@ -230,7 +246,12 @@ def run(name: str, scale: str | None = None, seed: int = 0) -> ExperimentResult:
     scale = current_scale() if scale is None else check_scale(scale)
     seed = check_seed(seed)
     start = time.perf_counter()
-    measurements, claims = exp.function(scale=scale, seed=seed)
+    if exp.claims is None:
+        measurements, claims = exp.function(scale=scale, seed=seed)
+        measurements = _jsonable(measurements)
+    else:
+        measurements = _jsonable(exp.function(scale=scale, seed=seed))
+        claims = exp.decide(measurements, scale)
     wall = time.perf_counter() - start
     if not all(isinstance(c, Claim) for c in claims):
         raise TypeError(f"experiment {name!r} must return a list of Claim objects")
@@ -249,7 +270,7 @@ def run(name: str, scale: str | None = None, seed: int = 0) -> ExperimentResult:
         "wall_time_s": round(wall, 3),
         "finished_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    return ExperimentResult(name, _jsonable(measurements), list(claims), provenance)
+    return ExperimentResult(name, measurements, list(claims), provenance)
 
 
 def experiment_fingerprint(name: str) -> str:
@@ -312,8 +333,11 @@ def refresh_command(name: str, scale: str, seed: int) -> str:
 
 
 def is_fresh(result: ExperimentResult) -> bool:
-    """Whether a stored result was computed by the code that would compute it now."""
-    return result.provenance.get("code_fingerprint") == experiment_fingerprint(result.name)
+    """Whether today's code computes what the stored ``result`` holds: its code is unchanged, or
+    its signature replays (:func:`ssl_lib.experiments.freshness.check`)."""
+    from ssl_lib.experiments.freshness import check  # freshness builds on this module
+
+    return check(result).fresh
 
 
 def load_stored(name: str, scale: str, seed: int) -> ExperimentResult | None:
@@ -328,7 +352,14 @@ def load_stored(name: str, scale: str, seed: int) -> ExperimentResult | None:
         result = load(path)
     except ValueError as error:
         raise ValueError(f"{error}; rebuild it with `{refresh_command(name, scale, seed)}`") from None
+    found = (result.name, result.provenance.get("scale"), result.provenance.get("seed"))
+    if found != (name, scale, seed):
+        raise ValueError(f"{path} holds the result of {found[0]} at scale {found[1]}, seed {found[2]}, not of {name} "
+                         f"at scale {scale}, seed {seed}; rebuild it with `{refresh_command(name, scale, seed)}`")
     result.provenance["shown_from"] = path.relative_to(STORED_DIR.parent).as_posix()
+    exp = get(name)
+    if exp.claims is not None:  # decided by today's rules from the stored measurements
+        result.claims = exp.decide(result.measurements, scale)
     return result
 
 
@@ -341,6 +372,8 @@ def result(name: str, seed: int = 0, scale: str | None = None) -> ExperimentResu
     result (computed by other code) is never shown: it warns, naming the refresh command, and
     the result is computed. Its ``provenance`` says where it came from (:func:`provenance_line`).
     """
+    from ssl_lib.experiments.freshness import check  # freshness builds on this module
+
     exp = get(name)
     scale = current_scale() if scale is None else check_scale(scale)
     if stored_results_enabled():
@@ -350,10 +383,11 @@ def result(name: str, seed: int = 0, scale: str | None = None) -> ExperimentResu
             stored = load_stored(name, stored_scale, seed)
             if stored is None:
                 continue
-            if is_fresh(stored):
+            freshness = check(stored)
+            if freshness.fresh:
                 return stored
-            warnings.warn(f"the stored result {stored.provenance['shown_from']} is stale (computed by "
-                          f"other code); computing {name} at the {scale} scale instead. Refresh it with "
+            warnings.warn(f"the stored result {stored.provenance['shown_from']} is stale ({freshness.how}); "
+                          f"computing {name} at the {scale} scale instead. Refresh it with "
                           f"`{refresh_command(name, stored_scale, seed)}`", stacklevel=2)
     return cached_run(name, scale=scale, seed=seed)
 
@@ -425,10 +459,16 @@ def store(name: str, scale: str, seed: int) -> tuple[Path, ExperimentResult, boo
                          f"its stored scales: {', '.join(get(name).stored) or 'none'}")
     path = stored_path(name, scale, seed)
     check_writable(path.parent, "the package's results folder")
-    existing = load_stored(name, scale, seed)
+    try:
+        existing = load_stored(name, scale, seed)
+    except ValueError:  # a corrupt stored result is replaced
+        existing = None
     if existing is not None and is_fresh(existing):
         return path, existing, False
+    from ssl_lib.experiments.freshness import sign  # freshness builds on this module
+
     computed = cached_run(name, scale=scale, seed=seed)
+    computed.signature = sign(computed)
     write_json(path, computed.to_dict())
     return path, computed, True
 
@@ -481,7 +521,8 @@ def load(path: str | os.PathLike) -> ExperimentResult:
         with open(path) as f:
             data = json.load(f)
         claims = [Claim(**c) for c in data["claims"]]
-        return ExperimentResult(data["name"], data["measurements"], claims, data["provenance"])
+        return ExperimentResult(data["name"], data["measurements"], claims, data["provenance"],
+                                data.get("signature"))
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as error:
         raise ValueError(f"{path} is not a readable experiment result ({type(error).__name__}: {error})") from None
 

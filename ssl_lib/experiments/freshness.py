@@ -1,0 +1,195 @@
+"""Whether a stored result is fresh: today's code computes what it stored.
+
+Two ways to be fresh, tried in order (:func:`check`):
+
+1. **code unchanged**: the stored code fingerprint (the source text of the engine and of the
+   experiment's modules, docstrings and comments excluded) equals today's; nothing is replayed.
+2. **replayed**: the result's signature (made by :func:`sign` when it was stored, with the code
+   that computed it) is replayed by today's code (:mod:`ssl_lib.replay`): every training run it
+   read is still one its chapter trains (same configuration), and each run's replay signature
+   (unless the engine's source text is the one it was signed with) and the experiment's analysis
+   probe agree with the stored ones within the replay tolerance.
+
+A result without a signature, with a corrupt one, or whose replay raises is stale, never fresh.
+Each training run's record (its configuration and replay signature) is kept with the stored
+results in ``ssl_lib/results/<scale>/runs/<run id>.json``; replays are cached in
+``SSL_LIB_CACHE/replay/`` under today's engine fingerprint, so that the tests, the chapters and
+``verify`` replay a run once.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ssl_lib import replay
+from ssl_lib.data import cache_dir
+from ssl_lib.experiments import registry
+from ssl_lib.storage import code_fingerprint, data_identity, key_of, write_json
+from ssl_lib.train import TrainConfig, config_key
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """The verdict on one stored result: ``fresh``, and ``how`` (``code unchanged``, ``replayed``,
+    or what made it stale, with ``command`` that refreshes it)."""
+
+    fresh: bool
+    how: str
+    command: str = ""
+
+
+def runs_dir(scale: str) -> Path:
+    """Where the records of the training runs behind the stored results of ``scale`` live."""
+    return registry.STORED_DIR / scale / "runs"
+
+
+def sign_command(name: str, scale: str, seed: int) -> str:
+    """The command that signs a stored result that today's code computed (its text unchanged)."""
+    return f"python -m ssl_lib sign {name} --scale {scale} --seed {seed}"
+
+
+# ----------------------------------------------------------------------------------------------
+# Signing
+# ----------------------------------------------------------------------------------------------
+
+def planned_runs(chapter: str, scale: str, seed: int) -> list[TrainConfig]:
+    """The distinct training runs ``chapter`` trains at ``scale`` and ``seed`` with today's code."""
+    from ssl_lib.costs import training_plans
+
+    plan = training_plans().get(chapter)
+    return plan(scale, seed) if plan else []
+
+
+def runs_of(result: registry.ExperimentResult) -> list[TrainConfig]:
+    """The configurations of the training runs a result read (``measurements["runs"]``: run key ->
+    seconds), found among its chapter's planned runs; only while today's code made it (the keys
+    hash the engine's source text)."""
+    p = result.provenance
+    planned = {config_key(c): c for c in planned_runs(registry.get(result.name).chapter, p["scale"], p["seed"])}
+    keys = list(result.measurements.get("runs", {}))
+    unknown = [k for k in keys if k not in planned]
+    if unknown:
+        raise ValueError(f"{result.name} (seed {p['seed']}) read runs {', '.join(unknown)} that its chapter's "
+                         f"training plan does not list; store it again with "
+                         f"`{registry.refresh_command(result.name, p['scale'], p['seed'])}`")
+    return [planned[k] for k in keys]
+
+
+def sign(result: registry.ExperimentResult) -> dict[str, Any]:
+    """The signature of ``result``, made with today's code, which must be the code that computed it
+    (same fingerprint); writes the record of each training run it read (:func:`runs_dir`)."""
+    p = result.provenance
+    if p.get("code_fingerprint") != registry.experiment_fingerprint(result.name):
+        raise ValueError(f"{result.name} (seed {p['seed']}) was computed by other code than today's: it can be "
+                         f"signed only by the code that made it; store it again with "
+                         f"`{registry.refresh_command(result.name, p['scale'], p['seed'])}`")
+    ids = []
+    for config in runs_of(result):
+        record = {"id": replay.run_id(config), "config": asdict(config),
+                  "signature": replay_run(config), "signed_with": _signed_with()}
+        path = runs_dir(p["scale"]) / f"{record['id']}.json"
+        if not path.exists():
+            write_json(path, record)
+        ids.append(record["id"])
+    return {"runs": ids, "analysis": replay_analysis(result.name, p["seed"]), **_signed_with()}
+
+
+def _signed_with() -> dict[str, Any]:
+    return {"data": data_identity(), "engine_fingerprint": code_fingerprint(), "torch": torch.__version__,
+            "signature_steps": replay.SIGNATURE_STEPS}
+
+
+# ----------------------------------------------------------------------------------------------
+# Checking
+# ----------------------------------------------------------------------------------------------
+
+def check(result: registry.ExperimentResult) -> Freshness:
+    """Whether the stored ``result`` is fresh (module docstring); never raises on a bad signature."""
+    p = result.provenance
+    name, scale, seed = result.name, p.get("scale"), p.get("seed")
+    store = registry.refresh_command(name, scale, seed)
+    if p.get("code_fingerprint") == registry.experiment_fingerprint(name):
+        return Freshness(True, "code unchanged")
+    if not result.signature:
+        return Freshness(False, "the code changed and the result has no signature to replay", store)
+    try:
+        signature, records = _read_signature(result.signature, scale)
+    except (KeyError, TypeError, ValueError, OSError) as error:
+        return Freshness(False, f"its signature is corrupt or incomplete ({type(error).__name__}: {error})", store)
+    if signature["data"] != data_identity():
+        return Freshness(False, f"signed on data {signature['data']}, this machine reads {data_identity()}: "
+                                f"nothing to replay against", store)
+    engine_unchanged = signature.get("engine_fingerprint") == code_fingerprint()
+    try:
+        planned = {replay.run_id(c) for c in planned_runs(registry.get(name).chapter, scale, seed)}
+        for run, record in records.items():
+            if run not in planned:
+                return Freshness(False, f"run {run} is no longer trained by its chapter (its configuration "
+                                        f"changed)", store)
+            if engine_unchanged:  # the same engine text trains the same configuration alike
+                continue
+            difference = replay.first_difference(record["signature"], replay_run(TrainConfig(**record["config"])))
+            if difference:
+                return Freshness(False, f"run {run} replays differently: {difference}", store)
+        difference = replay.first_difference(signature["analysis"], replay_analysis(name, seed))
+        if difference:
+            return Freshness(False, f"its analysis replays differently: measurements {difference}", store)
+    except Exception as error:  # a replay that raises is stale, whatever it raised
+        return Freshness(False, f"its replay raised {type(error).__name__}: {error}", store)
+    runs = "its training runs' engine unchanged" if engine_unchanged else f"{len(records)} training runs"
+    return Freshness(True, f"replayed ({runs} and its analysis agree)")
+
+
+def _read_signature(signature: Any, scale: str) -> tuple[dict, dict[str, dict]]:
+    """The signature and its runs' records, checked for every entry a replay reads."""
+    if not isinstance(signature, dict):
+        raise TypeError(f"a signature is a JSON object, got {type(signature).__name__}")
+    for key, kind in (("runs", list), ("analysis", dict), ("data", str)):
+        if not isinstance(signature[key], kind):
+            raise TypeError(f"signature[{key!r}] must be a {kind.__name__}")
+    records = {}
+    for run in signature["runs"]:
+        path = runs_dir(scale) / f"{run}.json"
+        if not path.is_file():
+            raise ValueError(f"the record of run {run} is missing ({path.name} in {path.parent})")
+        record = json.loads(path.read_text())
+        if not isinstance(record.get("config"), dict) or not isinstance(record.get("signature"), dict):
+            raise ValueError(f"the record of run {run} ({path.name}) lacks its configuration or its signature")
+        records[run] = record
+    return signature, records
+
+
+def replay_run(config: TrainConfig) -> dict[str, Any]:
+    """:func:`ssl_lib.replay.run_signature` of ``config`` with today's engine, cached per engine
+    fingerprint in ``SSL_LIB_CACHE/replay/`` (an unwritable cache only costs the replay again)."""
+    return _cached(f"run-{code_fingerprint()}-{data_identity()}-{replay.run_id(config)}",
+                   lambda: replay.run_signature(config))
+
+
+def replay_analysis(name: str, seed: int) -> dict[str, Any]:
+    """:func:`ssl_lib.replay.analysis_probe` of experiment ``name`` with today's code, cached per
+    the experiment's fingerprint."""
+    experiment = registry.get(name)
+    return _cached(f"analysis-{name}-{seed}-{registry.experiment_fingerprint(name)}-{data_identity()}",
+                   lambda: replay.analysis_probe(experiment.function, seed))
+
+
+def _cached(label: str, compute) -> Any:
+    path = cache_dir() / "replay" / f"{key_of(label)}.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        pass
+    value = json.loads(json.dumps(registry._jsonable(compute())))  # as stored: plain JSON values
+    try:
+        write_json(path, value)
+    except OSError as error:
+        warnings.warn(f"could not cache a replay in {path.parent} ({error}); it will be replayed again",
+                      stacklevel=3)
+    return value
