@@ -159,7 +159,8 @@ def preset(name: str, **overrides) -> ImageAugment:
 def check_images(images: torch.Tensor, name: str = "images") -> torch.Tensor:
     """Validate a batch of RGB images and return it as float32 in [0, 1], shape (N, 3, H, W).
 
-    Accepts uint8 (0..255) or floating point (0..1) tensors.
+    Accepts uint8 (0..255) or floating point (0..1) tensors; floats outside [0, 1] (0..255
+    images not divided by 255, the likeliest slip) raise.
     """
     if not isinstance(images, torch.Tensor):
         raise ValueError(f"{name} must be a torch.Tensor of shape (N, 3, H, W), got {type(images).__name__}")
@@ -174,7 +175,16 @@ def check_images(images: torch.Tensor, name: str = "images") -> torch.Tensor:
         raise ValueError(f"{name} must be uint8 (0..255) or floating point (0..1), got {images.dtype}")
     if not torch.isfinite(images).all():
         raise ValueError(f"{name} contains NaN or infinite values")
+    if images.numel() and (images.min() < -RANGE_SLACK or images.max() > 1 + RANGE_SLACK):
+        raise ValueError(
+            f"{name} are floats with values in [{images.min().item():.4g}, {images.max().item():.4g}]; float "
+            f"images must be in [0, 1]: divide 0..255 images by 255, or pass them as uint8"
+        )
     return images.float()
+
+
+#: How far outside [0, 1] a float image may stray by rounding before it counts as out of range.
+RANGE_SLACK = 1e-4
 
 
 def augment(images: torch.Tensor, config: ImageAugment, generator: torch.Generator | None = None

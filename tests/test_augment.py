@@ -134,3 +134,10 @@ def test_check_images_converts_uint8():
 def test_views_stay_on_the_gpu():
     v1, _ = two_views(images().cuda(), preset("simclr"), torch.Generator().manual_seed(0))
     assert v1.is_cuda
+
+
+def test_float_images_in_0_255_are_refused_naming_the_fix():
+    images = torch.rand(2, 3, 32, 32) * 255  # a 0..255 image kept as floats: the likeliest slip
+    with pytest.raises(ValueError, match=r"must be in \[0, 1\]: divide 0..255 images by 255"):
+        augment(images, preset("simclr"))
+    augment(images / 255, preset("simclr"))  # the fix

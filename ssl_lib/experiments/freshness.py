@@ -142,7 +142,7 @@ def check(result: registry.ExperimentResult) -> Freshness:
             return Freshness(False, f"its analysis replays differently: measurements {difference}", store)
     except Exception as error:  # a replay that raises is stale, whatever it raised
         return Freshness(False, f"its replay raised {type(error).__name__}: {error}", store)
-    runs = "its training runs' engine unchanged" if engine_unchanged else f"{len(records)} training runs"
+    runs = "its training runs' engine unchanged" if engine_unchanged else f"{len(records)} training run{'' if len(records) == 1 else 's'}"
     return Freshness(True, f"replayed ({runs} and its analysis agree)")
 
 
