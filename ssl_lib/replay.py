@@ -32,6 +32,7 @@ import contextlib
 import hashlib
 import math
 import sys
+import warnings
 from dataclasses import asdict, replace
 from typing import Any, Callable, Iterator
 
@@ -155,11 +156,12 @@ def untrained_runs() -> Iterator[None]:
         engine.train = original
 
 
-def analysis_probe(function: Callable[..., tuple[dict, list]], seed: int) -> dict[str, Any]:
-    """An experiment's measurements at the quick scale with untrained networks (:func:`untrained_runs`),
-    in float32 on the CPU, without the entries of :data:`UNCOMPARED`."""
-    with untrained_runs(), torch.random.fork_rng():
-        measurements, _ = function(scale="quick", seed=seed)
+def analysis_probe(measure: Callable[[str, int], dict], seed: int) -> dict[str, Any]:
+    """An experiment's measurements (``measure(scale, seed)``) at the quick scale with untrained
+    networks (:func:`untrained_runs`), without the entries of :data:`UNCOMPARED`."""
+    with untrained_runs(), torch.random.fork_rng(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # untrained networks' constant stand-ins warn (constant inputs)
+        measurements = measure("quick", seed)
     return {k: v for k, v in measurements.items() if k not in UNCOMPARED}
 
 

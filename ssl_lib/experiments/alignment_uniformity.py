@@ -25,7 +25,7 @@ from scipy import stats
 from ssl_lib import augment as aug
 from ssl_lib import hypersphere as hs
 from ssl_lib.evaluate import extract_features, knn_accuracy, linear_probe_accuracy
-from ssl_lib.experiments.registry import claim, experiment, greater_claim
+from ssl_lib.experiments.registry import Claim, claim, experiment, greater_claim
 from ssl_lib.experiments.simclr import _run_times, accuracy_se
 from ssl_lib.losses import align_loss, uniform_loss
 from ssl_lib.runtime import seed_everything
@@ -196,30 +196,14 @@ def contrastive_limit(scale: str, seed: int):
     return m, claims
 
 
-@experiment("circle_features", chapter=CHAPTER, stored=("medium",))
-def circle_features(scale: str, seed: int):
-    """CIFAR-10 encoders with 2-d normalised output: angles of the test features and accuracies."""
-    configs = circle_configs(scale, seed)
-    device = None
-    models, trained = {"random": None}, []
-    for name, config in configs.items():
-        result = train(config)
-        trained.append(result)
-        models[name] = result.model
-        device = next(result.model.parameters()).device
-    base = configs["contrastive"]
-    models["random"] = build_model(base).to(device).eval()
-    _, _, test_x, test_y = eval_images(base, device)
-    m = {"labels": test_y.cpu().tolist(), "runs": _run_times(*trained)}
-    for name, model in models.items():
-        features = sphere_features(model, test_x)
-        m[name] = {"angles": hs.circle_angles(features).cpu().tolist(),
-                   **held_out_losses(model, base, seed), **sphere_probe(model, base)}
+def circle_features_claims(m: dict, scale: str) -> list[Claim]:
+    """The claims of :func:`circle_features`, decided from its measurements."""
+    models = [k for k in m if k not in ("labels", "runs")]  # "random" first, in training order
     probe = {name: m[name]["probe"] for name in models}
     probe_se = {name: accuracy_se(m[name]["probe"], m[name]["test_images"]) for name in models}
     uniform = {name: (f"uniform_{name}", m[name]["uniform"], m[name]["uniform_se"]) for name in models}
     weaker = min(("supervised", "contrastive"), key=probe.get)
-    claims = [
+    return [
         claim("random_near_chance",
               "The randomly initialised encoder's 2-d output is barely linearly separable "
               "(the paper: 12.71% on CIFAR-10; here below 25%).",
@@ -240,7 +224,28 @@ def circle_features(scale: str, seed: int):
                       "features form class clusters and contrastive ones spread almost evenly).",
                       uniform["supervised"], uniform["contrastive"]),
     ]
-    return m, claims
+
+
+@experiment("circle_features", chapter=CHAPTER, stored=("medium",), claims=circle_features_claims)
+def circle_features(scale: str, seed: int):
+    """CIFAR-10 encoders with 2-d normalised output: angles of the test features and accuracies."""
+    configs = circle_configs(scale, seed)
+    device = None
+    models, trained = {"random": None}, []
+    for name, config in configs.items():
+        result = train(config)
+        trained.append(result)
+        models[name] = result.model
+        device = next(result.model.parameters()).device
+    base = configs["contrastive"]
+    models["random"] = build_model(base).to(device).eval()
+    _, _, test_x, test_y = eval_images(base, device)
+    m = {"labels": test_y.cpu().tolist(), "runs": _run_times(*trained)}
+    for name, model in models.items():
+        features = sphere_features(model, test_x)
+        m[name] = {"angles": hs.circle_angles(features).cpu().tolist(),
+                   **held_out_losses(model, base, seed), **sphere_probe(model, base)}
+    return m
 
 
 def collapse_threshold(dim: int) -> float:
@@ -248,60 +253,35 @@ def collapse_threshold(dim: int) -> float:
     return hs.uniform_loss_of_uniform_sphere(dim, 2.0) / 4
 
 
-@experiment("align_uniform_sweep", chapter=CHAPTER, stored=("medium",))
-def align_uniform_sweep(scale: str, seed: int):
-    """InfoNCE and weighted alignment + uniformity: accuracy against held-out L_align, L_uniform."""
-    configs = sweep_configs(scale, seed)
-    runs, trained = {}, []
-    for name, config in configs.items():
-        result = train(config)
-        trained.append(result)
-        losses = held_out_losses(result.model, config, seed)
-        runs[name] = {**losses, "align_plus_uniform": losses["align"] + losses["uniform"],
-                      **sphere_probe(result.model, config),
-                      "knn_h": result.final_knn, "probe_h": result.final_probe, "train_s": result.wall_s}
-    names = list(runs)
-    dim = next(iter(configs.values())).proj_dim
-    threshold = collapse_threshold(dim)
-    alive = [k for k in names if runs[k]["uniform"] < threshold]
+def _rank_correlation(runs: dict, accuracy: str, loss: str, among: list[str]) -> tuple[float, float]:
+    """Spearman rank correlation of an accuracy with a held-out loss over the encoders ``among``,
+    and its two-sided p-value (scipy's test of no correlation); NaN for fewer than three."""
+    if len(among) < 3:
+        return float("nan"), float("nan")
+    test = stats.spearmanr([runs[k][accuracy] for k in among], [runs[k][loss] for k in among])
+    return float(test.statistic), float(test.pvalue)
 
-    def rho(accuracy: str, loss: str, among: list[str]) -> tuple[float, float]:
-        """Spearman rank correlation of an accuracy with a held-out loss over ``among``, and its
-        two-sided p-value (scipy's test of no correlation)."""
-        if len(among) < 3:
-            return float("nan"), float("nan")
-        test = stats.spearmanr([runs[k][accuracy] for k in among], [runs[k][loss] for k in among])
-        return float(test.statistic), float(test.pvalue)
+
+def align_uniform_sweep_claims(m: dict, scale: str) -> list[Claim]:
+    """The claims of :func:`align_uniform_sweep`, decided from its measurements."""
+    runs, names, alive = m["encoders"], m["names"], m["not_collapsed"]
+    threshold, ratio, largest = m["collapse_threshold"], m["weight_ratio"], m["largest_align_weight"]
+    weighted = list(ratio)
 
     def negative_rank_claim(id: str, statement: str, accuracy: str, loss: str, among: list[str]):
         """Holds for a negative rank correlation with p < 0.05, does not for a positive one with
         p < 0.05, undecided otherwise (too few encoders or too weak an ordering)."""
-        r, p = rho(accuracy, loss, among)
+        r, p = _rank_correlation(runs, accuracy, loss, among)
         decided = p < 0.05
         return claim(id, statement, held=decided and r < 0, decided=decided, spearman_rho=r, p_value=p,
-                     encoders=len(among), spearman_rho_knn=rho("knn", loss, among)[0])
+                     encoders=len(among), spearman_rho_knn=_rank_correlation(runs, "knn", loss, among)[0])
 
     n_test = next(iter(runs.values()))["test_images"]
     se = {k: {acc: accuracy_se(runs[k][acc], n_test) for acc in ("knn", "probe")} for k in names}
-    weighted = [k for k in names if k.startswith("au_")]
-    ratio = {k: configs[k].objective_options["align_weight"] / configs[k].objective_options["uniform_weight"]
-             for k in weighted}
     best_direct = max(weighted, key=lambda k: runs[k]["probe"])
     best_infonce = max((k for k in names if k.startswith("infonce")), key=lambda k: runs[k]["probe"])
-    largest = max(weighted, key=ratio.get)
-    alive_probes = [runs[k]["probe"] for k in alive]
-    collapsed_ratios = sorted(ratio[k] for k in weighted if k not in alive)
-    m = {"encoders": runs, "runs": _run_times(*trained), "names": names,
-         "collapse_threshold": threshold, "proj_dim": dim,
-         "not_collapsed": alive, "largest_align_weight": largest, "weight_ratio": ratio,
-         "smallest_collapsed_ratio": collapsed_ratios[0] if collapsed_ratios else None,
-         "probe_spread_in_se": ((max(alive_probes) - min(alive_probes)) / accuracy_se(
-             sum(alive_probes) / len(alive_probes), n_test)) if alive_probes else float("nan"),
-         "spearman": {f"{acc}_{loss}_{among}": rho(acc, loss, names if among == "all" else alive)[0]
-                      for acc in ("knn", "probe") for loss in ("align", "uniform", "align_plus_uniform")
-                      for among in ("all", "not_collapsed")}}
     above, below = [k for k in weighted if ratio[k] > 4], [k for k in weighted if ratio[k] < 4]
-    claims = [
+    return [
         greater_claim("direct_matches_infonce",
                       "The best encoder trained on weighted L_align + L_uniform directly comes within "
                       "3 points of the best InfoNCE encoder of the sweep, or beats it (linear probe on "
@@ -329,7 +309,43 @@ def align_uniform_sweep(scale: str, seed: int):
               ratios_above_collapsed=sum(k not in alive for k in above), ratios_above=len(above),
               ratios_below_not_collapsed=sum(k in alive for k in below), ratios_below=len(below)),
     ]
-    return m, claims
+
+
+
+
+@experiment("align_uniform_sweep", chapter=CHAPTER, stored=("medium",), claims=align_uniform_sweep_claims)
+def align_uniform_sweep(scale: str, seed: int):
+    """InfoNCE and weighted alignment + uniformity: accuracy against held-out L_align, L_uniform."""
+    configs = sweep_configs(scale, seed)
+    runs, trained = {}, []
+    for name, config in configs.items():
+        result = train(config)
+        trained.append(result)
+        losses = held_out_losses(result.model, config, seed)
+        runs[name] = {**losses, "align_plus_uniform": losses["align"] + losses["uniform"],
+                      **sphere_probe(result.model, config),
+                      "knn_h": result.final_knn, "probe_h": result.final_probe, "train_s": result.wall_s}
+    names = list(runs)
+    dim = next(iter(configs.values())).proj_dim
+    threshold = collapse_threshold(dim)
+    alive = [k for k in names if runs[k]["uniform"] < threshold]
+    n_test = next(iter(runs.values()))["test_images"]
+    weighted = [k for k in names if k.startswith("au_")]
+    ratio = {k: configs[k].objective_options["align_weight"] / configs[k].objective_options["uniform_weight"]
+             for k in weighted}
+    largest = max(weighted, key=ratio.get)
+    alive_probes = [runs[k]["probe"] for k in alive]
+    collapsed_ratios = sorted(ratio[k] for k in weighted if k not in alive)
+    return {"encoders": runs, "runs": _run_times(*trained), "names": names,
+            "collapse_threshold": threshold, "proj_dim": dim,
+            "not_collapsed": alive, "largest_align_weight": largest, "weight_ratio": ratio,
+            "smallest_collapsed_ratio": collapsed_ratios[0] if collapsed_ratios else None,
+            "probe_spread_in_se": ((max(alive_probes) - min(alive_probes)) / accuracy_se(
+                sum(alive_probes) / len(alive_probes), n_test)) if alive_probes else float("nan"),
+            "spearman": {f"{acc}_{loss}_{among}":
+                         _rank_correlation(runs, acc, loss, names if among == "all" else alive)[0]
+                         for acc in ("knn", "probe") for loss in ("align", "uniform", "align_plus_uniform")
+                         for among in ("all", "not_collapsed")}}
 
 
 def _collapse_claim(runs: dict, largest: str, equal: str, threshold: float, se: dict):

@@ -152,7 +152,19 @@ def _runs(*results: TrainResult) -> dict:
 # Figure 1: supervised versus contrastive features
 # ----------------------------------------------------------------------------------------------
 
-@experiment("decoupling_supervised_vs_contrastive", chapter=CHAPTER, stored=STORED)
+def decoupling_supervised_vs_contrastive_claims(m: dict, scale: str) -> list[Claim]:
+    """The claims of :func:`decoupling_supervised_vs_contrastive`, decided from its measurements."""
+    sup, con = m["supervised"], m["contrastive"]
+    return [greater_claim(
+        "supervised_more_class_selective",
+        "The units of the representation (fc7) are more class-selective after supervised training "
+        "than after contrastive training (mean selectivity index over the units).",
+        ("selectivity_supervised", sup["mean_selectivity"]["fc7"], sup["mean_selectivity_se"]["fc7"]),
+        ("selectivity_contrastive", con["mean_selectivity"]["fc7"], con["mean_selectivity_se"]["fc7"]))]
+
+
+@experiment("decoupling_supervised_vs_contrastive", chapter=CHAPTER, stored=STORED,
+            claims=decoupling_supervised_vs_contrastive_claims)
 def decoupling_supervised_vs_contrastive(scale: str, seed: int):
     """Supervised and SimCLR features of the same AlexNet: class selectivity of the higher layers."""
     runs = {"supervised": train(supervised_config(scale, seed)),
@@ -174,14 +186,7 @@ def decoupling_supervised_vs_contrastive(scale: str, seed: int):
             "preferred_class_conv5": firing.preferred_class(top, test_y)[top_units].tolist(),
             "train_s": result.wall_s,
         }
-    sup, con = m["supervised"], m["contrastive"]
-    claims = [greater_claim(
-        "supervised_more_class_selective",
-        "The units of the representation (fc7) are more class-selective after supervised training "
-        "than after contrastive training (mean selectivity index over the units).",
-        ("selectivity_supervised", sup["mean_selectivity"]["fc7"], sup["mean_selectivity_se"]["fc7"]),
-        ("selectivity_contrastive", con["mean_selectivity"]["fc7"], con["mean_selectivity_se"]["fc7"]))]
-    return m, claims
+    return m
 
 
 # ----------------------------------------------------------------------------------------------
@@ -214,7 +219,32 @@ def feature_separation(features: torch.Tensor, labels: torch.Tensor, splits: int
     return mean_and_se(scores)
 
 
-@experiment("decoupling_augmentations", chapter=CHAPTER, stored=STORED)
+def decoupling_augmentations_claims(m: dict, scale: str) -> list[Claim]:
+    """The claims of :func:`decoupling_augmentations`, decided from its measurements."""
+
+    def probe(name):
+        return f"probe_{name}", m[name]["probe"], m[name]["probe_se"]
+
+    def separation(name):
+        return f"silhouette_{name}", m[name]["silhouette_features"], m[name]["silhouette_features_se"]
+
+    return [
+        greater_claim("weak_augmentation_lower_probe",
+                      "Without augmentation the linear-probe accuracy is lower than with the full recipe "
+                      "(our reading of Figure 3, whose t-SNE shows the representations).",
+                      probe("simclr"), probe("none")),
+        greater_claim("weak_augmentation_less_separated",
+                      "Without augmentation the classes are less separated in the test features than "
+                      "with the full recipe (cosine silhouette; our reading of Figure 3's t-SNE).",
+                      separation("simclr"), separation("none")),
+        greater_claim("color_distortion_raises_probe",
+                      "Adding colour distortion to crops raises the linear-probe accuracy (ours: the "
+                      "paper's theory, colour as a dense feature, predicts it).",
+                      probe("crop_color"), probe("crop")),
+    ]
+
+
+@experiment("decoupling_augmentations", chapter=CHAPTER, stored=STORED, claims=decoupling_augmentations_claims)
 def decoupling_augmentations(scale: str, seed: int):
     """SimCLR under five augmentation sets: accuracy and class separation of the features."""
     configs = augmentation_configs(scale, seed)
@@ -239,28 +269,7 @@ def decoupling_augmentations(scale: str, seed: int):
                                 reference.precision)
     m["random init"] = {**_accuracies(knn, probe, len(test_y)),
                         **_separation(extract_features(untrained.encoder, test_x).cpu(), test_y.cpu(), seed)}
-
-    def probe(name):
-        return f"probe_{name}", m[name]["probe"], m[name]["probe_se"]
-
-    def separation(name):
-        return f"silhouette_{name}", m[name]["silhouette_features"], m[name]["silhouette_features_se"]
-
-    claims = [
-        greater_claim("weak_augmentation_lower_probe",
-                      "Without augmentation the linear-probe accuracy is lower than with the full recipe "
-                      "(our reading of Figure 3, whose t-SNE shows the representations).",
-                      probe("simclr"), probe("none")),
-        greater_claim("weak_augmentation_less_separated",
-                      "Without augmentation the classes are less separated in the test features than "
-                      "with the full recipe (cosine silhouette; our reading of Figure 3's t-SNE).",
-                      separation("simclr"), separation("none")),
-        greater_claim("color_distortion_raises_probe",
-                      "Adding colour distortion to crops raises the linear-probe accuracy (ours: the "
-                      "paper's theory, colour as a dense feature, predicts it).",
-                      probe("crop_color"), probe("crop")),
-    ]
-    return m, claims
+    return m
 
 
 def _accuracies(knn: float, probe: float, n_test: int) -> dict[str, float]:
@@ -323,41 +332,13 @@ def rank_correlation(x, y) -> tuple[float, float]:
     return rho, 1 / math.sqrt(len(x) - 3)
 
 
-@experiment("decoupling_sparsity", chapter=CHAPTER, stored=STORED)
-def decoupling_sparsity(scale: str, seed: int):
-    """Colour distortion and the sparsity of firing in AlexNet layers conv2-conv5, per image and
-    per position; colour sensitivity of the units; the first layer's filters."""
-    configs = augmentation_configs(scale, seed, (WITHOUT_COLOR, WITH_COLOR))
-    trained = {"without colour": train(configs[WITHOUT_COLOR]), "with colour": train(configs[WITH_COLOR])}
-    models = {condition: result.model for condition, result in trained.items()}
-    device = next(models["with colour"].parameters()).device
-    models["random init"] = build_model(configs[WITH_COLOR]).to(device).eval()
-    _, _, test_x, _ = eval_images(configs[WITH_COLOR], device)
-    m: dict = {"layers": list(HIGHER_LAYERS), "threshold": FIRING_THRESHOLD, "conditions": list(models),
-               "pair": [WITHOUT_COLOR, WITH_COLOR], **_runs(*trained.values())}
-    for condition, model in models.items():
-        units = unit_measures(model.encoder, test_x)
-        conv1 = model.encoder.blocks.conv1[0].weight
-        m[condition] = {
-            "units": units,
-            "mean": {k: [mean_and_se(units[layer][k])[0] for layer in HIGHER_LAYERS] for k in _UNIT_LISTS},
-            "se": {k: [mean_and_se(units[layer][k])[1] for layer in HIGHER_LAYERS] for k in _UNIT_LISTS},
-            "population": {view: [units[layer][f"{view}_population"] for layer in HIGHER_LAYERS] for view in VIEWS},
-            "dead_share": [units[layer]["dead_share"] for layer in HIGHER_LAYERS],
-            "color_rank_correlation": {
-                view: [rank_correlation(units[layer]["color_sensitivity"], units[layer][f"{view}_firing_rate"])[0]
-                       for layer in HIGHER_LAYERS] for view in VIEWS},
-            "conv1_filters": np.round(conv1.detach().float().cpu().numpy(), 5).tolist(),
-            "conv1_chromaticity": np.round(firing.filter_chromaticity(conv1).numpy(), 5).tolist(),
-        }
-    return m, _sparsity_claims(m)
-
-
 _UNIT_LISTS = ("image_firing_rate", "image_hoyer", "position_firing_rate", "position_hoyer", "color_sensitivity")
 
 
-def _sparsity_claims(m: dict) -> list[Claim]:
-    """Figure 4's claim by each measure, and what colour sensitivity says about them."""
+def decoupling_sparsity_claims(m: dict, scale: str) -> list[Claim]:
+    """The claims of :func:`decoupling_sparsity`, decided from its measurements: Figure 4's claim by
+    each measure, and what colour sensitivity says about them."""
+
     def values(condition, key):
         return {layer: (f"{key}_{condition.split()[0]}", m[condition]["units"][layer][key]) for layer in HIGHER_LAYERS}
 
@@ -400,27 +381,48 @@ def _sparsity_claims(m: dict) -> list[Claim]:
     return claims
 
 
+@experiment("decoupling_sparsity", chapter=CHAPTER, stored=STORED, claims=decoupling_sparsity_claims)
+def decoupling_sparsity(scale: str, seed: int):
+    """Colour distortion and the sparsity of firing in AlexNet layers conv2-conv5, per image and
+    per position; colour sensitivity of the units; the first layer's filters."""
+    configs = augmentation_configs(scale, seed, (WITHOUT_COLOR, WITH_COLOR))
+    trained = {"without colour": train(configs[WITHOUT_COLOR]), "with colour": train(configs[WITH_COLOR])}
+    models = {condition: result.model for condition, result in trained.items()}
+    device = next(models["with colour"].parameters()).device
+    models["random init"] = build_model(configs[WITH_COLOR]).to(device).eval()
+    _, _, test_x, _ = eval_images(configs[WITH_COLOR], device)
+    m: dict = {"layers": list(HIGHER_LAYERS), "threshold": FIRING_THRESHOLD, "conditions": list(models),
+               "pair": [WITHOUT_COLOR, WITH_COLOR], **_runs(*trained.values())}
+    for condition, model in models.items():
+        units = unit_measures(model.encoder, test_x)
+        conv1 = model.encoder.blocks.conv1[0].weight
+        m[condition] = {
+            "units": units,
+            "mean": {k: [mean_and_se(units[layer][k])[0] for layer in HIGHER_LAYERS] for k in _UNIT_LISTS},
+            "se": {k: [mean_and_se(units[layer][k])[1] for layer in HIGHER_LAYERS] for k in _UNIT_LISTS},
+            "population": {view: [units[layer][f"{view}_population"] for layer in HIGHER_LAYERS] for view in VIEWS},
+            "dead_share": [units[layer]["dead_share"] for layer in HIGHER_LAYERS],
+            "color_rank_correlation": {
+                view: [rank_correlation(units[layer]["color_sensitivity"], units[layer][f"{view}_firing_rate"])[0]
+                       for layer in HIGHER_LAYERS] for view in VIEWS},
+            "conv1_filters": np.round(conv1.detach().float().cpu().numpy(), 5).tolist(),
+            "conv1_chromaticity": np.round(firing.filter_chromaticity(conv1).numpy(), 5).tolist(),
+        }
+    return m
+
+
 # ----------------------------------------------------------------------------------------------
 # What the measures say of units whose nature is known
 # ----------------------------------------------------------------------------------------------
 
-@experiment("decoupling_handmade_units", chapter=CHAPTER, stored=("medium",))
-def decoupling_handmade_units(scale: str, seed: int):
-    """Two colour-opponent and two edge units (:func:`ssl_lib.firing.handmade_units`), measured on
-    the chapter's test images like the trained networks' units. No training; ``seed`` is unused."""
-    encoder = firing.handmade_units()
-    images, _ = held_out_images(base_config(scale, seed))
-    test_x = torch.from_numpy(images).permute(0, 3, 1, 2)
-    units = unit_measures(encoder, test_x, ("conv",))["conv"]
-    if units["dead_share"] > 0:
-        raise RuntimeError("a hand-made unit never fired on the test images")
-    m = {"units": list(firing.HANDMADE_UNITS), "n_images": len(images), **{k: units[k] for k in _UNIT_LISTS}}
+def decoupling_handmade_units_claims(m: dict, scale: str) -> list[Claim]:
+    """The claims of :func:`decoupling_handmade_units`, decided from its measurements."""
     color_units, edge_units = [0, 1], [2, 3]
 
     def gap(key):
         return min(m[key][i] for i in edge_units) - max(m[key][i] for i in color_units)
 
-    claims = [
+    return [
         claim("color_units_look_sparse_per_image",
               "By the per-image firing rate, each colour-opponent unit fires more sparsely than each "
               "edge unit (a measure that calls colour detectors sparse whatever the training did).",
@@ -439,4 +441,16 @@ def decoupling_handmade_units(scale: str, seed: int):
               and max(m["color_sensitivity"][i] for i in edge_units) < 0.1,
               **{f"sensitivity_{name}": v for name, v in zip(firing.HANDMADE_UNITS, m["color_sensitivity"])}),
     ]
-    return m, claims
+
+
+@experiment("decoupling_handmade_units", chapter=CHAPTER, stored=("medium",), claims=decoupling_handmade_units_claims)
+def decoupling_handmade_units(scale: str, seed: int):
+    """Two colour-opponent and two edge units (:func:`ssl_lib.firing.handmade_units`), measured on
+    the chapter's test images like the trained networks' units. No training; ``seed`` is unused."""
+    encoder = firing.handmade_units()
+    images, _ = held_out_images(base_config(scale, seed))
+    test_x = torch.from_numpy(images).permute(0, 3, 1, 2)
+    units = unit_measures(encoder, test_x, ("conv",))["conv"]
+    if units["dead_share"] > 0:
+        raise RuntimeError("a hand-made unit never fired on the test images")
+    return {"units": list(firing.HANDMADE_UNITS), "n_images": len(images), **{k: units[k] for k in _UNIT_LISTS}}

@@ -142,7 +142,12 @@ def check(result: registry.ExperimentResult) -> Freshness:
             return Freshness(False, f"its analysis replays differently: measurements {difference}", store)
     except Exception as error:  # a replay that raises is stale, whatever it raised
         return Freshness(False, f"its replay raised {type(error).__name__}: {error}", store)
-    runs = "its training runs' engine unchanged" if engine_unchanged else f"{len(records)} training run{'' if len(records) == 1 else 's'}"
+    if not records:
+        runs = "no training run"
+    elif engine_unchanged:
+        runs = "its training runs' engine unchanged"
+    else:
+        runs = f"{len(records)} training run{'' if len(records) == 1 else 's'}"
     return Freshness(True, f"replayed ({runs} and its analysis agree)")
 
 
@@ -177,7 +182,7 @@ def replay_analysis(name: str, seed: int) -> dict[str, Any]:
     the experiment's fingerprint."""
     experiment = registry.get(name)
     return _cached(f"analysis-{name}-{seed}-{registry.experiment_fingerprint(name)}-{data_identity()}",
-                   lambda: replay.analysis_probe(experiment.function, seed))
+                   lambda: replay.analysis_probe(experiment.measure, seed))
 
 
 def _cached(label: str, compute) -> Any:

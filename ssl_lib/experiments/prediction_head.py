@@ -238,27 +238,38 @@ def setting_outcome(overrides: dict, seeds: list[int], scale: str) -> dict:
     return counts
 
 
-@experiment("prediction_head_toy_search", chapter="08_prediction_head", stored=("medium",))
+def _most(row: dict, key: str) -> bool:
+    """Whether ``key`` (collapsed, split, rescued) happened in most of a setting's runs, by
+    :func:`ssl_lib.experiments.registry.majority_claim`."""
+    return majority_claim(key, key, row[key], row["runs"]).held
+
+
+def prediction_head_toy_search_claims(m: dict, scale: str) -> list[Claim]:
+    """The claims of :func:`prediction_head_toy_search`, decided from its measurements."""
+    rows, best = m["rows"], m["best"]
+    working = [r for r in rows if _most(r, "collapsed") and _most(r, "split")]
+    return [
+        claim("nonlinear_setting_found",
+              "Some nonlinear setting of the grid (eta_E < eta) has no head collapse in most runs "
+              "and the off-diagonal head split the features in most runs (each a binomial test).",
+              bool(working), settings=len(rows), settings_working=len(working),
+              best_rescued=best["rescued"], best_split=best["split"], best_collapsed=best["collapsed"],
+              runs=len(m["seeds"])),
+    ]
+
+
+@experiment("prediction_head_toy_search", chapter="08_prediction_head", stored=("medium",),
+            claims=prediction_head_toy_search_claims)
 def prediction_head_toy_search(scale: str, seed: int):
     """Nonlinear toy settings: in which does no head collapse, and the head split, in most runs?"""
     seeds = search_seeds(scale, seed)
     rows = []
     for overrides in tqdm(search_grid(scale), desc="toy settings", mininterval=1.0):
         counts = setting_outcome(overrides, seeds, scale)
-        verdicts = {key: majority_claim(key, key, counts[key], counts["runs"])
-                    for key in ("collapsed", "split", "rescued")}
-        rows.append({**overrides, **counts, **{f"most_{k}": v.held for k, v in verdicts.items()}})
-    working = [r for r in rows if r["most_collapsed"] and r["most_split"]]
+        rows.append({**overrides, **counts,
+                     **{f"most_{k}": _most(counts, k) for k in ("collapsed", "split", "rescued")}})
     best = max(rows, key=lambda r: (r["rescued"], r["split"]))
-    claims = [
-        claim("nonlinear_setting_found",
-              "Some nonlinear setting of the grid (eta_E < eta) has no head collapse in most runs "
-              "and the off-diagonal head split the features in most runs (each a binomial test).",
-              bool(working), settings=len(rows), settings_working=len(working),
-              best_rescued=best["rescued"], best_split=best["split"], best_collapsed=best["collapsed"],
-              runs=len(seeds)),
-    ]
-    return {"rows": rows, "seeds": seeds, "best": best}, claims
+    return {"rows": rows, "seeds": seeds, "best": best}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -396,23 +407,9 @@ def competitive_claim(id: str, statement: str, head: tuple[str, float, float],
                          **{name: value, "tolerance": tolerance})
 
 
-@experiment("prediction_head_cifar", chapter="08_prediction_head", stored=("medium",))
-def prediction_head_cifar(scale: str, seed: int):
-    """SimSiam on CIFAR-10 with no head, the off-diagonal head and the linear head, against the
-    same network at initialisation; the fixed identity checked against no head exactly."""
-    device = default_device()
-    configs = {predictor: cifar_config(scale, predictor, seed) for predictor in CIFAR_TRAINED}
-    results = {p: train.train(c, device, progress=True) for p, c in configs.items()}
-    images = train.eval_images(configs["none"], device)  # the same for every head
-    test_x = images[2]
-    stats = {}
-    for p, r in results.items():
-        h = extract_features(r.model.encoder, test_x)
-        stats[p] = {**representation_stats(h, r.final_knn, r.final_probe),
-                    **output_spread(r.model, h), **head_entries(r.model),
-                    "final_loss": r.history["loss"][-1]}
-    stats["random"] = random_init_stats(configs["none"], *images)
-    identity = identity_first_step(configs["none"])
+def prediction_head_cifar_claims(m: dict, scale: str) -> list[Claim]:
+    """The claims of :func:`prediction_head_cifar`, decided from its measurements."""
+    stats, identity = m["stats"], m["identity"]
 
     def knn(name):
         return (f"knn_{name}", stats[name]["knn"], stats[name]["knn_se"])
@@ -425,7 +422,7 @@ def prediction_head_cifar(scale: str, seed: int):
 
     weaker_head = min(("offdiag", "linear"), key=lambda p: stats[p]["chunk_rank"])
     less_spread_head = min(("offdiag", "linear"), key=lambda p: stats[p]["chunk_spread_z"])
-    claims = [
+    return [
         claim("cifar_identity_is_no_head",
               "A fixed identity head is the same function as no head: one SimSiam step from the same "
               "weights on the same views gives the same loss and the same gradients, exactly (float32).",
@@ -452,6 +449,26 @@ def prediction_head_cifar(scale: str, seed: int):
                       "heads'.", spread_z(less_spread_head), spread_z("none"),
                       final_loss_none=stats["none"]["final_loss"], weaker_head=less_spread_head),
     ]
+
+
+@experiment("prediction_head_cifar", chapter="08_prediction_head", stored=("medium",),
+            claims=prediction_head_cifar_claims)
+def prediction_head_cifar(scale: str, seed: int):
+    """SimSiam on CIFAR-10 with no head, the off-diagonal head and the linear head, against the
+    same network at initialisation; the fixed identity checked against no head exactly."""
+    device = default_device()
+    configs = {predictor: cifar_config(scale, predictor, seed) for predictor in CIFAR_TRAINED}
+    results = {p: train.train(c, device, progress=True) for p, c in configs.items()}
+    images = train.eval_images(configs["none"], device)  # the same for every head
+    test_x = images[2]
+    stats = {}
+    for p, r in results.items():
+        h = extract_features(r.model.encoder, test_x)
+        stats[p] = {**representation_stats(h, r.final_knn, r.final_probe),
+                    **output_spread(r.model, h), **head_entries(r.model),
+                    "final_loss": r.history["loss"][-1]}
+    stats["random"] = random_init_stats(configs["none"], *images)
+    identity = identity_first_step(configs["none"])
     return {"stats": stats, "identity": identity, "scale": scale,
             "precision": {p: r.precision for p, r in results.items()},
-            "runs": _run_times(*results.values())}, claims
+            "runs": _run_times(*results.values())}

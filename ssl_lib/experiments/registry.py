@@ -183,6 +183,12 @@ class Experiment:
     stored: tuple[str, ...] = ()
     claims: Callable[[dict[str, Any], str], list[Claim]] | None = None
 
+    def measure(self, scale: str, seed: int) -> dict[str, Any]:
+        """The measurements of the experiment at ``scale`` and ``seed``, as JSON values (without its
+        claims: an experiment without :attr:`claims` decides them too, and they are dropped)."""
+        output = self.function(scale=scale, seed=seed)
+        return _jsonable(output if self.claims is not None else output[0])
+
     def decide(self, measurements: dict[str, Any], scale: str) -> list[Claim]:
         """The claims of ``measurements`` (JSON values) at ``scale``, by :attr:`claims`."""
         claims = self.claims(measurements, scale)
@@ -250,7 +256,7 @@ def run(name: str, scale: str | None = None, seed: int = 0) -> ExperimentResult:
         measurements, claims = exp.function(scale=scale, seed=seed)
         measurements = _jsonable(measurements)
     else:
-        measurements = _jsonable(exp.function(scale=scale, seed=seed))
+        measurements = exp.measure(scale, seed)
         claims = exp.decide(measurements, scale)
     wall = time.perf_counter() - start
     if not all(isinstance(c, Claim) for c in claims):

@@ -16,7 +16,7 @@ import math
 from dataclasses import replace
 
 from ssl_lib.evaluate import extract_features, linear_probe_accuracy
-from ssl_lib.experiments.registry import claim, experiment, greater_claim
+from ssl_lib.experiments.registry import Claim, claim, experiment, greater_claim
 from ssl_lib.scale import by_scale
 from ssl_lib.train import TrainConfig, TrainResult, cifar10, config_key, eval_images, evaluation_set, train
 
@@ -82,11 +82,8 @@ def accuracy_se(accuracy: float, n: int) -> float:
     return math.sqrt(accuracy * (1 - accuracy) / n)
 
 
-@experiment("simclr_training", chapter=CHAPTER, stored=("medium", "full"))
-def simclr_training(scale: str, seed: int):
-    """SimCLR training on CIFAR-10: kNN and linear-probe accuracy of h against epochs."""
-    result = train(simclr_config(scale, seed))
-    m = {**_history(result), "runs": _run_times(result)}
+def simclr_training_claims(m: dict, scale: str) -> list[Claim]:
+    """The claims of :func:`simclr_training`, decided from its measurements."""
     knn0, probe0 = m["knn"][0], m["probe"][0]
     claims = [
         claim("loss_decreases", "Training lowers the NT-Xent loss.",
@@ -100,8 +97,15 @@ def simclr_training(scale: str, seed: int):
     if scale == "full":
         claims.append(claim(
             "knn_85", "ResNet-18 reaches at least 85% kNN accuracy (k = 200, T = 0.1) on CIFAR-10.",
-            m["knn"][-1] >= 0.85, knn=m["knn"][-1], train_minutes=result.wall_s / 60))
-    return m, claims
+            m["knn"][-1] >= 0.85, knn=m["knn"][-1], train_minutes=m["train_s"] / 60))
+    return claims
+
+
+@experiment("simclr_training", chapter=CHAPTER, stored=("medium", "full"), claims=simclr_training_claims)
+def simclr_training(scale: str, seed: int):
+    """SimCLR training on CIFAR-10: kNN and linear-probe accuracy of h against epochs."""
+    result = train(simclr_config(scale, seed))
+    return {**_history(result), "runs": _run_times(result)}
 
 
 def _final(result: TrainResult) -> dict:
@@ -145,14 +149,10 @@ def head_configs(scale: str, seed: int = 0) -> dict[str, TrainConfig]:
     return {head: replace(base, head=head) for head in heads}
 
 
-@experiment("simclr_augmentations", chapter=CHAPTER, stored=("medium", "full"))
-def simclr_augmentations(scale: str, seed: int):
-    """Composition of augmentations: crop with colour distortion beats either alone."""
-    runs = {name: train(config) for name, config in augmentation_configs(scale, seed).items()}
-    final = {name: _final(r) for name, r in runs.items()}
-    times = _run_times(*runs.values())
-    m = {"final": final, "runs": times, "train_s": sum(times.values())}
-    claims = [
+def simclr_augmentations_claims(m: dict, scale: str) -> list[Claim]:
+    """The claims of :func:`simclr_augmentations`, decided from its measurements."""
+    final = m["final"]
+    return [
         greater_claim("crop_color_beats_crop",
                       "Adding colour distortion to random crops improves the representation (kNN accuracy).",
                       _knn(final["crop_color"], "crop_color"), _knn(final["crop"], "crop")),
@@ -160,7 +160,15 @@ def simclr_augmentations(scale: str, seed: int):
                       "Adding random crops to colour distortion improves the representation (kNN accuracy).",
                       _knn(final["crop_color"], "crop_color"), _knn(final["color"], "color")),
     ]
-    return m, claims
+
+
+@experiment("simclr_augmentations", chapter=CHAPTER, stored=("medium", "full"), claims=simclr_augmentations_claims)
+def simclr_augmentations(scale: str, seed: int):
+    """Composition of augmentations: crop with colour distortion beats either alone."""
+    runs = {name: train(config) for name, config in augmentation_configs(scale, seed).items()}
+    final = {name: _final(r) for name, r in runs.items()}
+    times = _run_times(*runs.values())
+    return {"final": final, "runs": times, "train_s": sum(times.values())}
 
 
 def probe_on(result: TrainResult, output: str) -> float:
@@ -174,17 +182,9 @@ def probe_on(result: TrainResult, output: str) -> float:
                                  extract_features(network, test_x), test_y)
 
 
-@experiment("simclr_projection_head", chapter=CHAPTER, stored=("medium", "full"))
-def simclr_projection_head(scale: str, seed: int):
-    """The projection head: probe on h beats probe on z; a nonlinear head beats a linear one and none."""
-    runs = {head: train(config) for head, config in head_configs(scale, seed).items()}
-    n_test = len(evaluation_set(ablation_config(scale, seed), "test"))
-    final = {head: _final(r) for head, r in runs.items()}
-    for head, r in runs.items():  # with no head, z is h
-        final[head]["probe_z"] = final[head]["probe"] if head == "none" else probe_on(r, "z")
-        final[head]["probe_z_se"] = accuracy_se(final[head]["probe_z"], n_test)
-    times = _run_times(*runs.values())
-    m = {"final": final, "runs": times, "train_s": sum(times.values())}
+def simclr_projection_head_claims(m: dict, scale: str) -> list[Claim]:
+    """The claims of :func:`simclr_projection_head`, decided from its measurements."""
+    final = m["final"]
 
     def probe(head: str, output: str = "h") -> tuple[str, float, float]:
         key = "probe" if output == "h" else "probe_z"
@@ -197,11 +197,24 @@ def simclr_projection_head(scale: str, seed: int):
                       "A nonlinear projection head gives a better h than no head (linear probe on h).",
                       probe("mlp"), probe("none")),
     ]
-    if "linear" in runs:
+    if "linear" in final:
         claims.append(greater_claim(
             "mlp_beats_linear", "A nonlinear projection head gives a better h than a linear one (linear probe on h).",
             probe("mlp"), probe("linear")))
-    return m, claims
+    return claims
+
+
+@experiment("simclr_projection_head", chapter=CHAPTER, stored=("medium", "full"), claims=simclr_projection_head_claims)
+def simclr_projection_head(scale: str, seed: int):
+    """The projection head: probe on h beats probe on z; a nonlinear head beats a linear one and none."""
+    runs = {head: train(config) for head, config in head_configs(scale, seed).items()}
+    n_test = len(evaluation_set(ablation_config(scale, seed), "test"))
+    final = {head: _final(r) for head, r in runs.items()}
+    for head, r in runs.items():  # with no head, z is h
+        final[head]["probe_z"] = final[head]["probe"] if head == "none" else probe_on(r, "z")
+        final[head]["probe_z_se"] = accuracy_se(final[head]["probe_z"], n_test)
+    times = _run_times(*runs.values())
+    return {"final": final, "runs": times, "train_s": sum(times.values())}
 
 
 def fixed_step_epochs(base: TrainConfig, batch_size: int, reference_batch: int) -> int:
@@ -241,26 +254,12 @@ def training_plan(scale: str, seed: int = 0) -> list[TrainConfig]:
     return list({config_key(c): c for c in configs}.values())
 
 
-@experiment("simclr_batch_temperature", chapter=CHAPTER, stored=("medium", "full"))
-def simclr_batch_temperature(scale: str, seed: int):
-    """Batch size at a fixed number of epochs (the paper's comparison) and at a fixed number of
-    steps; the temperature τ at the recipe's batch size."""
-    base = ablation_config(scale, seed)
-    fixed_epoch_configs, fixed_step_configs = batch_configs(scale, seed)
-    epoch_runs = {b: train(c) for b, c in fixed_epoch_configs.items()}
-    step_runs = {b: train(c) for b, c in fixed_step_configs.items()}
-    tau_runs = {t: train(c) for t, c in temperature_configs(scale, seed).items()}
-    batches, temperatures = list(epoch_runs), list(tau_runs)
-    largest = batches[-1]
-    fixed_epochs = [_final(r) for r in epoch_runs.values()]
-    fixed_steps = [_final(r) for r in step_runs.values()]
-    by_tau = {t: _final(r) for t, r in tau_runs.items()}
-    m = {"batch_size": batches, "fixed_epochs": fixed_epochs, "fixed_steps": fixed_steps,
-         "temperature": temperatures, "by_temperature": list(by_tau.values()), "base_batch_size": base.batch_size,
-         "base_temperature": base.temperature, "base_epochs": base.epochs,
-         "runs": _run_times(*epoch_runs.values(), *step_runs.values(), *tau_runs.values())}
-    m["train_s"] = sum(m["runs"].values())
-    small = batches[0]
+def simclr_batch_temperature_claims(m: dict, scale: str) -> list[Claim]:
+    """The claims of :func:`simclr_batch_temperature`, decided from its measurements."""
+    batches, temperatures = m["batch_size"], m["temperature"]
+    small, largest = batches[0], batches[-1]
+    fixed_epochs, fixed_steps = m["fixed_epochs"], m["fixed_steps"]
+    by_tau = dict(zip(temperatures, m["by_temperature"]))
     claims = [
         greater_claim("larger_batch_helps",
                       f"At a fixed number of epochs (the paper's comparison), batch {largest} beats batch {small} "
@@ -277,4 +276,23 @@ def simclr_batch_temperature(scale: str, seed: int):
         claims.append(greater_claim(
             "temperature_0.5_best", f"Among τ = {listed}, τ = 0.5 gives the best kNN accuracy.",
             _knn(by_tau[0.5], "tau_0.5"), _knn(by_tau[rival], f"tau_{rival}"), best_tau=best))
-    return m, claims
+    return claims
+
+
+@experiment("simclr_batch_temperature", chapter=CHAPTER, stored=("medium", "full"),
+            claims=simclr_batch_temperature_claims)
+def simclr_batch_temperature(scale: str, seed: int):
+    """Batch size at a fixed number of epochs (the paper's comparison) and at a fixed number of
+    steps; the temperature τ at the recipe's batch size."""
+    base = ablation_config(scale, seed)
+    fixed_epoch_configs, fixed_step_configs = batch_configs(scale, seed)
+    epoch_runs = {b: train(c) for b, c in fixed_epoch_configs.items()}
+    step_runs = {b: train(c) for b, c in fixed_step_configs.items()}
+    tau_runs = {t: train(c) for t, c in temperature_configs(scale, seed).items()}
+    m = {"batch_size": list(epoch_runs), "fixed_epochs": [_final(r) for r in epoch_runs.values()],
+         "fixed_steps": [_final(r) for r in step_runs.values()], "temperature": list(tau_runs),
+         "by_temperature": [_final(r) for r in tau_runs.values()], "base_batch_size": base.batch_size,
+         "base_temperature": base.temperature, "base_epochs": base.epochs,
+         "runs": _run_times(*epoch_runs.values(), *step_runs.values(), *tau_runs.values())}
+    m["train_s"] = sum(m["runs"].values())
+    return m
