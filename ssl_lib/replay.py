@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
+import os
 import sys
 import warnings
 from dataclasses import asdict, replace
@@ -159,10 +160,24 @@ def untrained_runs() -> Iterator[None]:
 def analysis_probe(measure: Callable[[str, int], dict], seed: int) -> dict[str, Any]:
     """An experiment's measurements (``measure(scale, seed)``) at the quick scale with untrained
     networks (:func:`untrained_runs`), without the entries of :data:`UNCOMPARED`."""
-    with untrained_runs(), torch.random.fork_rng(), warnings.catch_warnings():
+    with untrained_runs(), torch.random.fork_rng(), warnings.catch_warnings(), _quiet_progress():
         warnings.simplefilter("ignore")  # untrained networks' constant stand-ins warn (constant inputs)
         measurements = measure("quick", seed)
     return {k: v for k, v in measurements.items() if k not in UNCOMPARED}
+
+
+@contextlib.contextmanager
+def _quiet_progress() -> Iterator[None]:
+    """No tqdm progress bar within this block (``TQDM_DISABLE``): a probe is not a wait."""
+    before = os.environ.get("TQDM_DISABLE")
+    os.environ["TQDM_DISABLE"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["TQDM_DISABLE"]
+        else:
+            os.environ["TQDM_DISABLE"] = before
 
 
 # ----------------------------------------------------------------------------------------------

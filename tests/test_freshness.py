@@ -154,3 +154,16 @@ def test_show_prints_the_claims_and_the_provenance(capsys):
     assert main(["show", NAME, "--seed", "1"]) == 0
     out = capsys.readouterr().out
     assert "`beats_random_encoder`" in out and "medium scale, seed 1" in out and "\nfresh: " in out
+
+
+@pytest.mark.slow
+@pytest.mark.needs_cifar
+def test_a_run_record_keeps_the_history_of_a_run_trained_here():
+    config = engine.TrainConfig(encoder_kwargs={"width": 8}, proj_dim=16, epochs=1, batch_size=20,
+                                train_per_class=10, bank_per_class=5, test_per_class=5, knn_k=10,
+                                augment_overrides={"size": 16}, seed=123)
+    assert freshness.trained_record(config) == {} or (engine.run_dir(config) / "result.pt").is_file()
+    trained = engine.train(config, "cpu", progress=False)
+    record = freshness.trained_record(config)
+    assert record["history"]["loss"] == trained.history["loss"] and record["final"]["knn"] == trained.final_knn
+    assert record["precision"] == trained.precision and record["wall_s"] == trained.wall_s

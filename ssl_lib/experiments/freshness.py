@@ -11,8 +11,9 @@ Two ways to be fresh, tried in order (:func:`check`):
    probe agree with the stored ones within the replay tolerance.
 
 A result without a signature, with a corrupt one, or whose replay raises is stale, never fresh.
-Each training run's record (its configuration and replay signature) is kept with the stored
-results in ``ssl_lib/results/<scale>/runs/<run id>.json``; replays are cached in
+Each training run's record (its configuration and replay signature, and its history, final
+accuracies and training time when the run was trained on the machine that signs) is kept with the
+stored results in ``ssl_lib/results/<scale>/runs/<run id>.json``; replays are cached in
 ``SSL_LIB_CACHE/replay/`` under today's engine fingerprint, so that the tests, the chapters and
 ``verify`` replay a run once.
 """
@@ -31,7 +32,7 @@ from ssl_lib import replay
 from ssl_lib.data import cache_dir
 from ssl_lib.experiments import registry
 from ssl_lib.storage import code_fingerprint, data_identity, key_of, write_json
-from ssl_lib.train import TrainConfig, config_key
+from ssl_lib.train import TrainConfig, config_key, run_dir
 
 
 @dataclass(frozen=True)
@@ -91,13 +92,26 @@ def sign(result: registry.ExperimentResult) -> dict[str, Any]:
                          f"`{registry.refresh_command(result.name, p['scale'], p['seed'])}`")
     ids = []
     for config in runs_of(result):
-        record = {"id": replay.run_id(config), "config": asdict(config),
+        record = {"id": replay.run_id(config), "config": asdict(config), **trained_record(config),
                   "signature": replay_run(config), "signed_with": _signed_with()}
         path = runs_dir(p["scale"]) / f"{record['id']}.json"
-        if not path.exists():
+        if not path.exists() or "history" in record:
             write_json(path, record)
         ids.append(record["id"])
     return {"runs": ids, "analysis": replay_analysis(result.name, p["seed"]), **_signed_with()}
+
+
+def trained_record(config: TrainConfig) -> dict[str, Any]:
+    """What the trained run of ``config`` recorded, when this machine's cache holds it
+    (:func:`ssl_lib.train.run_dir`): its history (per epoch and per evaluation), final kNN and
+    probe accuracy, training time, device and precision; empty when it is not cached here."""
+    path = run_dir(config) / "result.pt"
+    if not path.is_file():
+        return {}
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    history = state["history"]
+    return {"history": history, "final": {"knn": history["knn"][-1], "probe": history["probe"][-1]},
+            "wall_s": state["wall_s"], "device": state["device"], "precision": state["precision"]}
 
 
 def _signed_with() -> dict[str, Any]:
