@@ -15,7 +15,8 @@ with status 0 whether or not the claims hold: a claim that does not hold is a fi
 crash. ``verify`` checks every stored result (or those of NAME), one line each: fresh (its code
 unchanged, or its signature replayed by today's code) or stale, with what differs and the
 command that refreshes it; exit status 1 when any is stale. ``sign`` signs stored results that
-today's code computed (their code unchanged). ``show`` prints a stored result's claims and
+today's code computed (their code unchanged), and for those computed by other code that today's
+code replays, records today's code as vouched for (so that it is fresh without a replay). ``show`` prints a stored result's claims and
 provenance as its chapter shows them. An error of the library (a bad setting, missing data) is
 printed as one line, exit 2.
 """
@@ -29,7 +30,7 @@ import time
 from tqdm import tqdm
 
 from ssl_lib import experiments
-from ssl_lib.experiments import freshness
+from ssl_lib.experiments import freshness, registry
 from ssl_lib.experiments.registry import STORED_SCALES, load_stored, refresh_command, stored_path, stored_seeds
 from ssl_lib.scale import SCALES
 from ssl_lib.storage import check_writable, write_json
@@ -151,9 +152,18 @@ def _sign(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     for name, scale, seed in tqdm(_stored_results(parser, args.names, scales, args.seed), desc="sign", unit="result"):
         path = stored_path(name, scale, seed)
         result = experiments.load(path)  # as stored: its claims the record it holds
-        result.signature = freshness.sign(result)
+        if result.provenance.get("code_fingerprint") == registry.experiment_fingerprint(name):
+            result.signature = freshness.sign(result)
+            done = f"signed ({len(result.signature['runs'])} training runs and the analysis)"
+        else:
+            verdict = freshness.vouch(result)
+            if not verdict.fresh:
+                print(f"error: {path} is stale ({verdict.how}); store it again with `{verdict.command}`",
+                      file=sys.stderr)
+                return 1
+            done = f"fresh ({verdict.how}); today's code recorded as replaying it"
         write_json(path, result.to_dict())
-        tqdm.write(f"{path}: signed ({len(result.signature['runs'])} training runs and the analysis)")
+        tqdm.write(f"{path}: {done}")
     return 0
 
 

@@ -167,3 +167,14 @@ def test_a_run_record_keeps_the_history_of_a_run_trained_here():
     record = freshness.trained_record(config)
     assert record["history"]["loss"] == trained.history["loss"] and record["final"]["knn"] == trained.final_knn
     assert record["precision"] == trained.precision and record["wall_s"] == trained.wall_s
+
+
+def test_a_replay_vouches_for_todays_code(changed_code, monkeypatch):
+    monkeypatch.setattr(freshness, "data_identity", lambda: stored().signature["data"])
+    monkeypatch.setattr(freshness, "replay_run", lambda config: json.loads(
+        (freshness.runs_dir("medium") / f"{replay.run_id(config)}.json").read_text())["signature"])
+    monkeypatch.setattr(freshness, "replay_analysis", lambda name, seed: stored().signature["analysis"])
+    result = stored()
+    assert freshness.vouch(result).how.startswith("replayed") and result.signature["replayed_by"][-1] == "0" * 16
+    monkeypatch.setattr(freshness, "replay_analysis", lambda name, seed: 1 / 0)  # no replay from now on
+    assert freshness.check(result).how == "code unchanged since a replay vouched for it"

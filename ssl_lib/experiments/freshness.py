@@ -3,7 +3,8 @@
 Two ways to be fresh, tried in order (:func:`check`):
 
 1. **code unchanged**: the stored code fingerprint (the source text of the engine and of the
-   experiment's modules, docstrings and comments excluded) equals today's; nothing is replayed.
+   experiment's modules, docstrings and comments excluded) equals today's, or is one that a
+   replay vouched for (:func:`vouch`, ``python -m ssl_lib sign``); nothing is replayed.
 2. **replayed**: the result's signature (made by :func:`sign` when it was stored, with the code
    that computed it) is replayed by today's code (:mod:`ssl_lib.replay`): every training run it
    read is still one its chapter trains (same configuration), and each run's replay signature
@@ -101,6 +102,18 @@ def sign(result: registry.ExperimentResult) -> dict[str, Any]:
     return {"runs": ids, "analysis": replay_analysis(result.name, p["seed"]), **_signed_with()}
 
 
+def vouch(result: registry.ExperimentResult) -> Freshness:
+    """Record in ``result``'s signature that today's code, whose source text differs from the one
+    that computed it, replays it (``replayed_by``: experiment fingerprints), so that this text is
+    fresh without a replay from now on; the signature itself is unchanged (no drift across many
+    changes). Returns the verdict; a stale result is left as it is."""
+    verdict = check(result)
+    fingerprint = registry.experiment_fingerprint(result.name)
+    if verdict.fresh and verdict.how != "code unchanged" and fingerprint not in result.signature.get("replayed_by", []):
+        result.signature["replayed_by"] = [*result.signature.get("replayed_by", []), fingerprint]
+    return verdict
+
+
 def trained_record(config: TrainConfig) -> dict[str, Any]:
     """What the trained run of ``config`` recorded, when this machine's cache holds it
     (:func:`ssl_lib.train.run_dir`): its history (per epoch and per evaluation), final kNN and
@@ -128,8 +141,11 @@ def check(result: registry.ExperimentResult) -> Freshness:
     p = result.provenance
     name, scale, seed = result.name, p.get("scale"), p.get("seed")
     store = registry.refresh_command(name, scale, seed)
-    if p.get("code_fingerprint") == registry.experiment_fingerprint(name):
+    fingerprint = registry.experiment_fingerprint(name)
+    if p.get("code_fingerprint") == fingerprint:
         return Freshness(True, "code unchanged")
+    if isinstance(result.signature, dict) and fingerprint in result.signature.get("replayed_by", []):
+        return Freshness(True, "code unchanged since a replay vouched for it")
     if not result.signature:
         return Freshness(False, "the code changed and the result has no signature to replay", store)
     try:
