@@ -25,8 +25,9 @@ def knn_accuracy(
     r"""Weighted k-nearest-neighbour accuracy on frozen features (Wu et al. 2018; lightly's protocol).
 
     Features are L2-normalised; each test point votes among its k most cosine-similar
-    training points, neighbour j weighing :math:`\exp(s_j / T)`; the class with the largest
-    total weight is the prediction.
+    training points, neighbour j weighing :math:`\exp(s_j / T)` (computed as
+    :math:`\exp((s_j - s_1) / T)`, the same vote scaled, so that a small T cannot overflow); the
+    class with the largest total weight is the prediction.
 
     Args:
         train_features: (N, D) features of the training set; ``train_labels``: (N,) integers.
@@ -38,12 +39,8 @@ def knn_accuracy(
     Returns:
         The fraction of test points classified correctly, in [0, 1].
     """
-    for name, feats, labels in (("train", train_features, train_labels), ("test", test_features, test_labels)):
-        if feats.ndim != 2 or labels.ndim != 1 or feats.shape[0] != labels.shape[0]:
-            raise ValueError(
-                f"{name}_features must be (N, D) and {name}_labels (N,), got "
-                f"{tuple(feats.shape)} and {tuple(labels.shape)}"
-            )
+    _check_features(train_features, train_labels, "train")
+    _check_features(test_features, test_labels, "test")
     if train_features.shape[1] != test_features.shape[1]:
         raise ValueError(
             f"train_features and test_features must have the same width, got "
@@ -62,7 +59,8 @@ def knn_accuracy(
     for start in range(0, test.shape[0], chunk_size):
         sims, idx = (test[start : start + chunk_size] @ train.T).topk(k, dim=1)
         votes = torch.zeros(sims.shape[0], n_classes, device=train.device)
-        votes.scatter_add_(1, train_labels[idx], (sims / temperature).exp())
+        # weights exp((s - s_max) / T): the same vote, with no overflow at a small T
+        votes.scatter_add_(1, train_labels[idx], ((sims - sims[:, :1]) / temperature).exp())
         predicted = votes.argmax(dim=1).cpu()
         correct += (predicted == test_labels[start : start + chunk_size].cpu()).sum().item()
     return correct / test.shape[0]

@@ -70,15 +70,34 @@ def uniform_loss(x: torch.Tensor, t: float = 2) -> torch.Tensor:
     .. math:: \mathcal{L}_{\text{uniform}}(f; t) = \log \mathbb{E}_{x, y \sim p_{\text{data}}}
               e^{-t \|f(x) - f(y)\|_2^2}
 
-    The batch estimate averages over the N(N - 1)/2 distinct pairs of rows, as the paper's code.
+    The batch estimate averages over the N(N - 1)/2 distinct pairs of rows, as the paper's code,
+    computed as :math:`\operatorname{logsumexp}(-t d^2) - \log M` over the M pairs, which cannot
+    underflow to log 0 however large t or the distances.
 
     Args:
-        x: features, shape (N, D) with N >= 2 (on the unit sphere for the paper's theory).
+        x: features, shape (N, D) with N >= 2, rows of unit norm (the loss is defined on the
+            hypersphere; normalise with ``torch.nn.functional.normalize(x, dim=1)``).
         t: the potential's scale t > 0 (2 by default, as in the paper).
     """
     _check_batch(x, "x")
     _check_positive(t, "t")
-    return torch.pdist(x, p=2).pow(2).mul(-t).exp().mean().log()
+    _check_unit_rows(x, "x")
+    squared = torch.pdist(x, p=2).pow(2)
+    return torch.logsumexp(squared.mul(-t), dim=0) - math.log(squared.numel())
+
+
+#: How far a row's norm may be from 1 and still count as a unit vector (bfloat16 rounds ~0.4%).
+UNIT_NORM_TOLERANCE = 0.02
+
+
+def _check_unit_rows(x: torch.Tensor, name: str) -> None:
+    norms = x.detach().float().norm(dim=1)
+    if (norms - 1).abs().max() > UNIT_NORM_TOLERANCE:
+        raise ValueError(
+            f"the rows of {name} must be unit vectors (L_uniform is defined on the hypersphere), got norms "
+            f"from {norms.min().item():.3g} to {norms.max().item():.3g}; normalise them first with "
+            f"torch.nn.functional.normalize({name}, dim=1)"
+        )
 
 
 def _check_batch(x: torch.Tensor, name: str) -> None:

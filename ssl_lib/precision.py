@@ -1,9 +1,10 @@
 """Mixed precision by hardware: which number format the networks compute in.
 
-* ``bfloat16``: autocast to bfloat16 with channels-last memory, on a CUDA GPU that supports it
-  and on a CPU with native bfloat16 instructions (AVX-512 BF16 or AMX), where it trains a small
+* ``bfloat16``: autocast to bfloat16 with channels-last memory, on a CUDA GPU that computes it
+  natively (compute capability 8.0 or more) and on a CPU with native bfloat16 instructions (AVX-512 BF16 or AMX), where it trains a small
   ConvNet more than twice as fast as float32 (``bench/bench_precision.py``);
-* ``float16``: autocast to float16 with a gradient scaler, on a CUDA GPU without bfloat16 (a T4);
+* ``float16``: autocast to float16 with a gradient scaler, on an older CUDA GPU (a T4, capability
+  7.5, where torch's ``is_bf16_supported()`` says True because it counts emulation);
 * ``float32``: everything else.
 
 Only the networks' forward and backward passes change format: losses, kNN and linear probes
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import warnings
 
 import torch
 
@@ -30,11 +32,19 @@ def cpu_has_bfloat16() -> bool:
     return any(check is not None and check() for check in checks)
 
 
+def cuda_has_bfloat16(device: torch.device | str = "cuda") -> bool:
+    """Whether the GPU computes bfloat16 natively: compute capability 8.0 or more (Ampere and
+    later). ``torch.cuda.is_bf16_supported()`` also counts emulation, and so says True on a T4
+    (capability 7.5), where bfloat16 runs slowly and without tensor-core convolutions."""
+    major, _ = torch.cuda.get_device_capability(device)
+    return major >= 8
+
+
 def default_precision(device: torch.device | str) -> str:
     """The fastest safe precision on ``device`` (see the module docstring)."""
     device = torch.device(device)
     if device.type == "cuda":
-        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+        return "bfloat16" if cuda_has_bfloat16(device) else "float16"
     if device.type == "cpu" and cpu_has_bfloat16():
         return "bfloat16"
     return "float32"
@@ -50,12 +60,18 @@ def check_precision(precision: str | None, device: torch.device | str) -> str:
     if precision == "float16" and device.type != "cuda":
         raise ValueError("precision='float16' needs a CUDA GPU (it relies on a gradient scaler and "
                          "fast float16 units); use 'bfloat16' or 'float32' on this device")
+    if precision == "bfloat16" and device.type == "cpu" and not cpu_has_bfloat16():
+        warnings.warn("precision='bfloat16' on a CPU without AVX-512 BF16 or AMX is emulated: about 5x "
+                      "slower than float32 (the medium ConvNet step on an AMD EPYC, 2026-12); use float32 "
+                      "here (the default)", stacklevel=2)
     return precision
 
 
 def autocast(precision: str, device: torch.device | str) -> contextlib.AbstractContextManager:
     """The autocast context of ``precision`` on ``device`` (a no-op for float32)."""
     device = torch.device(device)
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision={precision!r} is not a precision; use one of {', '.join(PRECISIONS)}")
     if precision == "float32":
         return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=_DTYPES[precision])

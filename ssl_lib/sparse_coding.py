@@ -31,6 +31,7 @@ from typing import Callable
 
 import torch
 
+from ssl_lib import checks
 from ssl_lib.augment import bernoulli_mask, complementary_views
 
 Views = tuple[torch.Tensor, torch.Tensor]
@@ -64,8 +65,7 @@ class SparseCoding:
     def sample(self, n: int, generator: torch.Generator | None = None
                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Draw n inputs: returns ``x`` (n, d1), ``z`` (n, d) and ``xi`` (n, d1), with x = z Mᵀ + xi."""
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"n must be a positive integer number of samples, got {n!r}")
+        n = checks.integer(n, "n", 1, why="the number of samples")
         active = torch.rand(n, self.d, generator=generator) < self.sparsity
         signs = torch.randint(0, 2, (n, self.d), generator=generator) * 2 - 1
         z = (active * signs).to(self.M.dtype)
@@ -84,9 +84,7 @@ class SparseCoding:
 
 def dictionary(d1: int, d: int, generator: torch.Generator | None = None) -> torch.Tensor:
     """A column-orthonormal, delocalised dictionary M of shape (d1, d): the Q of a Gaussian's QR."""
-    for name, value in (("d", d), ("d1", d1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    d, d1 = checks.integer(d, "d", 1), checks.integer(d1, "d1", 1)
     if d1 < d:
         raise ValueError(
             f"d1={d1} < d={d}: an orthonormal dictionary of d atoms needs input dimension d1 >= d "

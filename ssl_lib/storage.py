@@ -26,10 +26,12 @@ import time
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable
 
-# The modules that decide what a CIFAR-10 training run learns and how it is scored.
+# The modules that decide what a CIFAR-10 training run learns and how it is scored (with the
+# argument checks, which coerce a configuration's integers, and the seeding of every run).
 ENGINE_MODULES = (
     "ssl_lib.train", "ssl_lib.models", "ssl_lib.augment", "ssl_lib.losses", "ssl_lib.objectives",
-    "ssl_lib.evaluate", "ssl_lib.data", "ssl_lib.precision", "ssl_lib.hypersphere",
+    "ssl_lib.evaluate", "ssl_lib.data", "ssl_lib.precision", "ssl_lib.hypersphere", "ssl_lib.checks",
+    "ssl_lib.runtime",
 )
 
 
@@ -168,6 +170,11 @@ def data_identity() -> str:
     mirror = os.environ.get(MIRROR_ENV)
     if not mirror:
         return "torchvision"
+    if not Path(mirror).expanduser().is_dir():
+        from ssl_lib.data import DataUnavailableError
+
+        raise DataUnavailableError(f"{MIRROR_ENV}={mirror} is not a folder; point {MIRROR_ENV} at the CIFAR-10 "
+                                   f"mirror, or unset it to download CIFAR-10 with torchvision")
     sums = Path(mirror).expanduser() / "SHA256SUMS"
     return "mirror:" + ",".join(expected_sha256(sums, ARCHIVES[s])[:12] for s in ("train", "test"))
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import io
 import math
+import numbers
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -32,6 +33,7 @@ import torch
 from tqdm import tqdm
 
 from ssl_lib import augment as aug
+from ssl_lib import checks
 from ssl_lib import models
 from ssl_lib import precision as prec
 from ssl_lib.data import CACHE_ENV, MIRROR_ENV, ImageSet, cache_dir, load_cifar10
@@ -99,30 +101,34 @@ class TrainConfig:
             raise ValueError(f"unknown head {self.head!r}; valid heads: {', '.join(models.HEADS)}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
-        self.augmentation()  # validates the preset name and the overrides
+        augmentation = self.augmentation()  # validates the preset name and the overrides
         check_options(self.objective, self.objective_options)
-        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 2:
-            raise ValueError(
-                f"batch_size must be an integer >= 2 (NT-Xent needs a negative for each view), "
-                f"got {self.batch_size!r}"
-            )
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
+        # Integers of any integral type (NumPy's too), stored as Python ints so that the run's key
+        # does not depend on the type; bounds named with their reason.
+        for name, minimum, why in (("batch_size", 2, "NT-Xent needs a negative for each view"),
+                                   ("epochs", 1, "whole passes over the training images"),
+                                   ("proj_dim", 1, "the projection's width"),
+                                   ("knn_k", 1, "the neighbours that vote"),
+                                   ("eval_every", 0, "0: evaluate only at the end"),
+                                   ("seed", 0, "a seed")):
+            object.__setattr__(self, name, checks.integer(getattr(self, name), name, minimum, why=why))
+        for name in ("hidden_dim", "train_per_class", "bank_per_class", "test_per_class"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, checks.integer(getattr(self, name), name, 1, why="None: the default"))
         for name in ("temperature", "lr"):
+            checks.positive(getattr(self, name), name)
+        for name in ("momentum", "weight_decay", "warmup_epochs"):
             value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+                raise ValueError(f"{name}={value!r} must be a finite number")
         if self.weight_decay < 0 or not 0 <= self.momentum < 1 or self.warmup_epochs < 0:
             raise ValueError(
                 f"weight_decay and warmup_epochs must be >= 0 and momentum in [0, 1), got "
                 f"weight_decay={self.weight_decay}, warmup_epochs={self.warmup_epochs}, momentum={self.momentum}"
             )
-        if self.eval_every < 0:
-            raise ValueError(f"eval_every must be >= 0 (0: evaluate only at the end), got {self.eval_every}")
-        for name in ("train_per_class", "bank_per_class", "test_per_class"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ValueError(f"{name} must be None (all images) or >= 1, got {value}")
+        if self.encoder == "alexnet" and augmentation.size != 32:
+            raise ValueError(f"the alexnet encoder takes 32x32 views (its fc6 is sized for them), got "
+                             f"augment size {augmentation.size}; drop the size override or use the convnet")
         if self.train_per_class is not None and self.batch_size > 10 * self.train_per_class:
             raise ValueError(
                 f"batch_size={self.batch_size} exceeds the {10 * self.train_per_class} training images "
@@ -360,6 +366,10 @@ def train(config: TrainConfig, device: torch.device | str | None = None, *, cach
         order = torch.randperm(len(run.images), generator=run.generator).to(run.device)
         for i in range(run.steps_per_epoch):
             loss, seconds = train_step(run, order[i * config.batch_size:(i + 1) * config.batch_size], step)
+            if not torch.isfinite(loss):  # stop at once: every step after it would be wasted
+                raise FloatingPointError(
+                    f"the loss became {loss.item()} at step {step + 1} (epoch {epoch + 1}); lower lr={config.lr}"
+                    f"{f' or raise temperature={config.temperature}' if config.objective == 'simclr' else ''}")
             losses.append(loss)
             augment_time += seconds
             step += 1
@@ -367,8 +377,6 @@ def train(config: TrainConfig, device: torch.device | str | None = None, *, cach
             if max_steps is not None and step >= max_steps:
                 break
         epoch_loss = torch.stack(losses).mean().item()
-        if not math.isfinite(epoch_loss):
-            raise FloatingPointError(f"the loss became {epoch_loss} in epoch {epoch + 1}; lower lr={config.lr}")
         seconds = time.perf_counter() - epoch_start
         wall += seconds
         history["loss"].append(epoch_loss)

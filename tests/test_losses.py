@@ -107,8 +107,8 @@ def test_uniform_loss_hand_computed_and_definition():
 
 
 def test_alignment_and_uniformity_finite_when_collapsed():
-    x = torch.ones(5, 3, requires_grad=True)
-    y = torch.ones(5, 3)
+    x = (torch.ones(5, 3) / 3 ** 0.5).requires_grad_()
+    y = torch.ones(5, 3) / 3 ** 0.5
     a, u = align_loss(x, y), uniform_loss(x)
     assert a.item() == 0 and u.item() == pytest.approx(0.0)
     (a + u).backward()
@@ -129,3 +129,16 @@ def test_alignment_and_uniformity_finite_when_collapsed():
 def test_alignment_uniformity_reject_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_uniformity_refuses_rows_off_the_sphere_naming_the_fix():
+    with pytest.raises(ValueError, match=r"must be unit vectors.*torch.nn.functional.normalize\(x, dim=1\)"):
+        uniform_loss(torch.randn(64, 128, generator=torch.Generator().manual_seed(0)))
+
+
+def test_uniformity_stays_finite_at_a_large_t():
+    x = torch.nn.functional.normalize(torch.randn(64, 16, generator=torch.Generator().manual_seed(0)), dim=1)
+    large = uniform_loss(x, t=1000)
+    assert torch.isfinite(large) and large.item() < -100  # the log of a tiny mean, not log 0
+    naive = torch.pdist(x).pow(2).mul(-2.0).exp().mean().log()
+    assert uniform_loss(x, 2.0).item() == pytest.approx(naive.item(), rel=1e-6)

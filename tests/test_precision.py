@@ -6,10 +6,13 @@ import torch
 from ssl_lib import precision as prec
 
 
-@pytest.mark.parametrize("cuda_bf16, expected", [(True, "bfloat16"), (False, "float16")])
-def test_a_gpu_gets_bfloat16_or_float16_with_a_scaler(monkeypatch, cuda_bf16, expected):
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: cuda_bf16)
-    assert prec.default_precision("cuda") == expected
+@pytest.mark.parametrize("gpu, capability, expected", [
+    ("T4", (7, 5), "float16"), ("V100", (7, 0), "float16"), ("A100", (8, 0), "bfloat16"), ("H100", (9, 0), "bfloat16")])
+def test_a_gpu_gets_bfloat16_only_where_it_computes_it_natively(monkeypatch, gpu, capability, expected):
+    # torch reports a T4 as is_bf16_supported() == True: its default counts emulation
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: including_emulation or capability >= (8, 0))
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    assert prec.default_precision("cuda") == expected, gpu
 
 
 @pytest.mark.parametrize("cpu_bf16, expected", [(True, "bfloat16"), (False, "float32")])
@@ -46,3 +49,14 @@ def test_bad_precisions_name_the_choices():
     with pytest.raises(ValueError, match="CUDA"):
         prec.check_precision("float16", "cpu")
     assert prec.check_precision(None, "cpu") == prec.default_precision("cpu")
+
+
+def test_an_unknown_precision_is_named():
+    with pytest.raises(ValueError, match="precision='float64' is not a precision; use one of bfloat16"):
+        prec.autocast("float64", "cpu")
+
+
+def test_emulated_bfloat16_on_a_cpu_warns_with_the_slowdown(monkeypatch):
+    monkeypatch.setattr(prec, "cpu_has_bfloat16", lambda: False)
+    with pytest.warns(UserWarning, match="about 5x slower than float32"):
+        assert prec.check_precision("bfloat16", "cpu") == "bfloat16"

@@ -130,3 +130,9 @@ def test_cached_run_computes_once_per_code_version(tmp_path, monkeypatch):
     assert len(calls) == 2
     stored = list((tmp_path / "results").rglob("*.json"))
     assert len(stored) == 2 and all(registry.experiment_fingerprint("nt_xent_toy") in str(p) for p in stored)
+
+
+def test_an_experiment_that_never_reads_cifar_runs_with_a_missing_mirror(monkeypatch, tmp_path):
+    monkeypatch.setenv("SSL_LIB_CIFAR10", str(tmp_path / "no_such_mirror"))
+    result = experiments.run("nt_xent_toy", scale="quick", seed=0)
+    assert result.provenance["data"] == "unavailable" and result.claims

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -59,8 +60,9 @@ def test_bad_augmentation_parameters_are_named(make_aug, match):
 
 
 def test_sample_rejects_a_bad_count():
-    with pytest.raises(ValueError, match="n must be"):
+    with pytest.raises(ValueError, match="n=0 must be an integer >= 1"):
         make().sample(0)
+    assert make().sample(np.int64(3))[0].shape[0] == 3  # any integral type
 
 
 def test_masking_views_are_complementary():
@@ -108,3 +110,11 @@ def test_closed_form_rejects_unknown_augmentation():
         sc.closed_form_correlations(make(), "crop")
 
 
+
+
+def test_sizes_take_integers_of_any_integral_type():
+    import numpy as np
+
+    from ssl_lib.sparse_coding import dictionary
+
+    assert dictionary(np.int64(8), np.int32(4)).shape == (8, 4)

@@ -181,3 +181,13 @@ def test_a_stored_result_is_checked_against_its_name_and_seed(stored_dir, toy_is
     path.write_text(json.dumps(data))
     with pytest.raises(ValueError, match="holds the result of simclr_training at scale medium, seed 0, not of nt_xent_toy"):
         registry.load_stored("nt_xent_toy", "medium", 3)
+
+
+def test_seeds_are_integers_and_scales_are_never_judged_together(stored_dir, toy_is_stored):
+    with pytest.raises(ValueError, match="seed='0' must be an integer"):
+        experiments.result("nt_xent_toy", seed="0", scale="quick")
+    quick = experiments.run("nt_xent_toy", scale="quick", seed=0)
+    other = experiments.ExperimentResult(quick.name, quick.measurements, quick.claims,
+                                         {**quick.provenance, "scale": "medium", "seed": 1})
+    with pytest.raises(ValueError, match=r"one scale together, got scales \['quick', 'medium'\]"):
+        experiments.SeedVerdicts((quick, other))

@@ -198,3 +198,36 @@ def test_register_objective_checks():
         register_objective("simclr", simclr_loss)
     with pytest.raises(ValueError, match="views"):
         register_objective("test_three_views", simclr_loss, views=3)
+
+
+@pytest.mark.parametrize("override, match", [
+    ({"proj_dim": 0}, "proj_dim=0 must be an integer >= 1"),
+    ({"hidden_dim": 0}, "hidden_dim=0 must be an integer >= 1"),
+    ({"knn_k": 0}, "knn_k=0 must be an integer >= 1"),
+    ({"epochs": 2.5}, "epochs=2.5 must be an integer"),
+    ({"lr": True}, "lr=True must be a finite number > 0"),
+    ({"momentum": float("nan")}, "momentum=nan must be a finite number"),
+    ({"encoder": "alexnet", "augment_overrides": {"size": 16}}, "alexnet encoder takes 32x32 views"),
+])
+def test_a_config_is_checked_field_by_field_at_construction(override, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**override)
+
+
+def test_a_config_takes_integers_of_any_integral_type():
+    import numpy as np
+
+    config = TrainConfig(epochs=np.int64(3), batch_size=np.int32(64))
+    assert type(config.epochs) is int and type(config.batch_size) is int
+    assert config_key(config) == config_key(TrainConfig(epochs=3, batch_size=64))
+
+
+@pytest.mark.needs_cifar
+def test_a_non_finite_loss_stops_training_at_once_naming_the_setting(monkeypatch):
+    config = TrainConfig(encoder_kwargs={"width": 8}, proj_dim=16, epochs=2, batch_size=20, train_per_class=10,
+                         bank_per_class=5, test_per_class=5, knn_k=10, augment_overrides={"size": 16}, eval_every=0)
+    steps = []
+    monkeypatch.setattr(engine, "train_step", lambda run, batch, step: steps.append(step) or (torch.tensor(float("nan")), 0.0))
+    with pytest.raises(FloatingPointError, match=r"loss became nan at step 1 \(epoch 1\); lower lr=0.06 or raise temperature"):
+        train(config, "cpu", cache=False, progress=False)
+    assert steps == [0]

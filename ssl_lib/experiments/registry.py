@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from ssl_lib.checks import seed as check_seed
-from ssl_lib.data import CACHE_ENV, cache_dir
+from ssl_lib.data import CACHE_ENV, CorruptDataError, DataUnavailableError, cache_dir
 from ssl_lib.precision import default_precision
 from ssl_lib.runtime import default_device, describe_device
 from ssl_lib.scale import SCALES, check_scale, current_scale, stored_results_enabled
@@ -269,7 +269,7 @@ def run(name: str, scale: str | None = None, seed: int = 0) -> ExperimentResult:
         "device": describe_device(),
         "precision": default_precision(default_device()),
         "code_fingerprint": experiment_fingerprint(name),
-        "data": data_identity(),
+        "data": _data_read(),
         "torch": torch.__version__,
         "python": platform.python_version(),
         "git_commit": _git_commit(),
@@ -314,7 +314,17 @@ def cached_run(name: str, scale: str | None = None, seed: int = 0) -> Experiment
 
 
 def _data_key() -> str:
-    return data_identity().replace(":", "-").replace(",", "-")
+    return _data_read().replace(":", "-").replace(",", "-").replace(" ", "-")
+
+
+def _data_read() -> str:
+    """The data's identity (:func:`ssl_lib.storage.data_identity`), or ``unavailable`` when the
+    CIFAR-10 mirror cannot be read: an experiment that never reads CIFAR-10 still runs and is
+    saved, and one that does fails when it loads the data, naming the problem."""
+    try:
+        return data_identity()
+    except (DataUnavailableError, CorruptDataError):
+        return "unavailable"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -351,6 +361,7 @@ def load_stored(name: str, scale: str, seed: int) -> ExperimentResult | None:
 
     Raises ValueError if the file is corrupt (naming it and the command that rebuilds it).
     """
+    seed = check_seed(seed)
     path = stored_path(name, scale, seed)
     if not path.exists():
         return None
@@ -382,6 +393,7 @@ def result(name: str, seed: int = 0, scale: str | None = None) -> ExperimentResu
 
     exp = get(name)
     scale = current_scale() if scale is None else check_scale(scale)
+    seed = check_seed(seed)
     if stored_results_enabled():
         for stored_scale in STORED_SCALES:
             if stored_scale not in exp.stored or SCALES.index(stored_scale) < SCALES.index(scale):
@@ -416,6 +428,10 @@ class SeedVerdicts:
     def __post_init__(self) -> None:
         if not self.shown or len({r.name for r in self.shown}) != 1:
             raise ValueError("SeedVerdicts needs results of one experiment, at least one")
+        scales = [r.provenance["scale"] for r in self.shown]
+        if len(set(scales)) > 1:
+            raise ValueError(f"SeedVerdicts judges results of one scale together, got scales {scales} for seeds "
+                             f"{[r.provenance['seed'] for r in self.shown]}; store or compute every seed at one scale")
 
     @property
     def ids(self) -> list[str]:
