@@ -18,6 +18,7 @@ import hashlib
 import io
 import os
 import tarfile
+import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ssl_lib.storage import atomic_write
+from ssl_lib.storage import atomic_write, check_writable
 
 CLASSES = (
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
@@ -36,6 +37,8 @@ SPLITS = ("train", "test")
 MIRROR_ENV = "SSL_LIB_CIFAR10"
 CACHE_ENV = "SSL_LIB_CACHE"
 ARCHIVES = {"train": "cifar10-train-jpeg.tar.gz", "test": "cifar10-test-jpeg.tar.gz"}
+#: Images per class in each split of CIFAR-10: what a decoded split must hold.
+PER_CLASS = {"train": 5000, "test": 1000}
 
 
 class DataUnavailableError(RuntimeError):
@@ -112,7 +115,10 @@ def _load_from_mirror(mirror: Path, split: str) -> ImageSet:
     expected = expected_sha256(mirror / "SHA256SUMS", archive.name)
     cache = cache_dir() / f"cifar10-mirror-{split}-{expected[:16]}.npz"
     if cache.exists():
-        return _read_cache(cache)
+        cached = _read_cache(cache, split)
+        if cached is not None:
+            return cached
+    check_writable(cache_dir(), CACHE_ENV)  # before the decoding, not after it
     if not archive.is_file():
         raise DataUnavailableError(f"the mirror {mirror} has no {archive.name}; copy it there again")
     actual = _sha256(archive)
@@ -122,6 +128,7 @@ def _load_from_mirror(mirror: Path, split: str) -> ImageSet:
             f"{expected}; copy the archive again"
         )
     images, labels = _decode_archive(archive, split)
+    check_counts(labels, split, str(archive))
     _write_cache(cache, images, labels)
     return ImageSet(images, labels)
 
@@ -129,7 +136,10 @@ def _load_from_mirror(mirror: Path, split: str) -> ImageSet:
 def _load_with_torchvision(split: str) -> ImageSet:
     cache = cache_dir() / f"cifar10-torchvision-{split}.npz"
     if cache.exists():
-        return _read_cache(cache)
+        cached = _read_cache(cache, split)
+        if cached is not None:
+            return cached
+    check_writable(cache_dir(), CACHE_ENV)
     import torchvision  # imported here: only the download path needs it
 
     try:
@@ -146,6 +156,7 @@ def _load_with_torchvision(split: str) -> ImageSet:
         ) from error
     images = np.asarray(dataset.data, dtype=np.uint8)
     labels = np.asarray(dataset.targets, dtype=np.int64)
+    check_counts(labels, split, "torchvision's download")
     _write_cache(cache, images, labels)
     return ImageSet(images, labels)
 
@@ -175,15 +186,22 @@ def _decode_archive(archive: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
         with tarfile.open(archive, mode="r:gz") as tar:
             for member in tar:
                 path = PurePosixPath(member.name)
-                if not member.isfile() or path.suffix.lower() not in (".jpg", ".jpeg", ".png"):
-                    continue
+                if not member.isfile() or any(part.startswith(".") for part in path.parts):
+                    continue  # folders, and hidden or AppleDouble (._name) files a copy left behind
+                if path.suffix.lower() not in (".jpg", ".jpeg", ".png"):
+                    raise CorruptDataError(f"{archive} holds {member.name}, which is not an image; the "
+                                           f"archive should hold only {split}/<class>/<image>.jpg")
                 if len(path.parts) < 3 or path.parts[-3] != split or path.parts[-2] not in CLASSES:
                     raise CorruptDataError(
                         f"{archive} holds {member.name}, outside the layout {split}/<class>/<image>.jpg"
                     )
                 data = tar.extractfile(member).read()
-                with Image.open(io.BytesIO(data)) as img:
-                    pixels = np.asarray(img.convert("RGB"), dtype=np.uint8)
+                try:
+                    with Image.open(io.BytesIO(data)) as img:
+                        pixels = np.asarray(img.convert("RGB"), dtype=np.uint8)
+                except (OSError, ValueError) as error:
+                    raise CorruptDataError(f"{archive}: {member.name} cannot be decoded as an image "
+                                           f"({error}); copy the archive again") from error
                 if pixels.shape != (32, 32, 3):
                     raise CorruptDataError(f"{archive}: {member.name} is {pixels.shape}, not 32x32 RGB")
                 found.append((CLASSES.index(path.parts[-2]), path.name, pixels))
@@ -205,12 +223,27 @@ def _write_cache(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
     atomic_write(path, lambda f: np.savez(f, images=images, labels=labels), binary=True)
 
 
-def _read_cache(path: Path) -> ImageSet:
+def check_counts(labels: np.ndarray, split: str, source: str) -> None:
+    """Raise :class:`CorruptDataError` unless ``labels`` hold :data:`PER_CLASS` images of each of
+    the ten classes (a split with a class missing or short is not CIFAR-10)."""
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=len(CLASSES))
+    if len(counts) != len(CLASSES) or (counts != PER_CLASS[split]).any():
+        found = ", ".join(f"{name} {n}" for name, n in zip(CLASSES, counts))
+        raise CorruptDataError(f"{source} holds {found} images of the {split} split; CIFAR-10 has "
+                               f"{PER_CLASS[split]} of each class: copy the data again")
+
+
+def _read_cache(path: Path, split: str) -> ImageSet | None:
+    """The cached split, checked (shapes, type, class counts); None, after a warning, when the
+    file is unreadable or not a CIFAR-10 split: the caller decodes it again and rewrites it."""
     try:
         with np.load(path) as arrays:
-            return ImageSet(arrays["images"], arrays["labels"])
+            images, labels = arrays["images"], arrays["labels"]
+        if images.dtype != np.uint8 or images.shape != (len(labels), 32, 32, 3):
+            raise ValueError(f"images of shape {images.shape} and type {images.dtype}, not (N, 32, 32, 3) uint8")
+        check_counts(labels, split, str(path))
+        return ImageSet(images, labels)
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
-        raise CorruptDataError(
-            f"the cache file {path} cannot be read ({type(error).__name__}: {error}); "
-            f"delete it and load again to rebuild it"
-        ) from error
+        warnings.warn(f"the cache file {path} is unreadable or not CIFAR-10 ({type(error).__name__}: "
+                      f"{error}); decoding the data again", stacklevel=3)
+        return None

@@ -25,6 +25,7 @@ import math
 import numbers
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -398,10 +399,14 @@ def train(config: TrainConfig, device: torch.device | str | None = None, *, cach
     result = TrainResult(config, config_key(config), run.model, history, wall, describe_device(run.device),
                          run.precision)
     if store:
-        _save({"config": asdict(config), "key": result.key, "model": run.model.state_dict(),
-               "history": history, "wall_s": wall, "device": result.device, "precision": run.precision},
-              result_path)
-        checkpoint_path.unlink(missing_ok=True)
+        try:
+            _save({"config": asdict(config), "key": result.key, "model": run.model.state_dict(),
+                   "history": history, "wall_s": wall, "device": result.device, "precision": run.precision},
+                  result_path)
+            checkpoint_path.unlink(missing_ok=True)
+        except OSError as error:  # the disk filled up or the folder went away: keep the trained model
+            warnings.warn(f"could not save the trained run in {folder} ({error}); the result is returned but "
+                          f"will be trained again next time (check {CACHE_ENV})", stacklevel=2)
     return result
 
 

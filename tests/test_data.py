@@ -15,8 +15,9 @@ from ssl_lib.data import CLASSES, CorruptDataError, DataUnavailableError, load_c
 PER_CLASS = {"train": 3, "test": 2}
 
 
-def make_mirror(folder, seed=0):
-    """A miniature mirror: both archives in ImageFolder layout and their SHA256SUMS.
+def make_mirror(folder, seed=0, drop=(), extra=()):
+    """A miniature mirror: both archives in ImageFolder layout and their SHA256SUMS, without the
+    members named in ``drop`` (``"test/cat"`` drops a class) and with ``extra`` (name, bytes) added.
 
     Returns the original pixels by split, in the loader's order (class, then file name).
     """
@@ -29,7 +30,14 @@ def make_mirror(folder, seed=0):
         pixels = base.repeat(8, axis=2).repeat(8, axis=3)
         archive = folder / data.ARCHIVES[split]
         with tarfile.open(archive, "w:gz") as tar:
+            for member, content in extra:
+                if member.startswith(split):
+                    info = tarfile.TarInfo(member)
+                    info.size = len(content)
+                    tar.addfile(info, io.BytesIO(content))
             for c, name in enumerate(CLASSES):
+                if f"{split}/{name}" in drop:
+                    continue
                 for i in range(n):
                     buffer = io.BytesIO()
                     Image.fromarray(pixels[c, i]).save(buffer, format="JPEG", quality=95, subsampling=0)
@@ -45,6 +53,8 @@ def make_mirror(folder, seed=0):
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
+    """A fresh cache folder, no mirror set, and the miniature mirror's class counts expected."""
+    monkeypatch.setattr(data, "PER_CLASS", PER_CLASS)
     folder = tmp_path / "cache"
     monkeypatch.setenv(data.CACHE_ENV, str(folder))
     monkeypatch.delenv(data.MIRROR_ENV, raising=False)
@@ -153,10 +163,40 @@ def test_the_real_mirror_has_all_of_cifar10():
     np.testing.assert_allclose(mean, [0.494, 0.485, 0.450], atol=0.01)   # the mirror's README
 
 
-def test_damaged_cache_file_names_itself(tmp_path, cache):
+def test_a_damaged_or_foreign_cache_file_is_rebuilt_with_a_warning(tmp_path, cache):
     make_mirror(tmp_path / "mirror")
-    load_cifar10("test", mirror=tmp_path / "mirror")
+    first = load_cifar10("test", mirror=tmp_path / "mirror")
     (cached,) = cache.iterdir()
     cached.write_bytes(cached.read_bytes()[:100])
-    with pytest.raises(CorruptDataError, match="delete it"):
+    with pytest.warns(UserWarning, match="unreadable or not CIFAR-10.*decoding the data again"):
+        again = load_cifar10("test", mirror=tmp_path / "mirror")
+    np.testing.assert_array_equal(first.images, again.images)
+    np.savez(cached, images=np.zeros((5, 8, 8, 3), np.uint8), labels=np.zeros(5, np.int64))  # 5 images of 8x8
+    with pytest.warns(UserWarning, match=r"not \(N, 32, 32, 3\) uint8"):
+        assert len(load_cifar10("test", mirror=tmp_path / "mirror")) == len(first)
+
+
+def test_an_archive_without_a_class_is_not_cifar10(tmp_path, cache):
+    make_mirror(tmp_path / "mirror", drop=("test/cat",))
+    with pytest.raises(CorruptDataError, match="cat 0, deer 2, .* images of the test split; CIFAR-10 has 2 of each class"):
+        load_cifar10("test", mirror=tmp_path / "mirror")
+    assert leftovers(cache) == []
+
+
+def test_hidden_and_appledouble_files_are_skipped_and_a_stray_file_is_named(tmp_path, cache):
+    make_mirror(tmp_path / "mirror", extra=(("test/cat/._0001.jpg", b"\x00\x05AppleDouble"), ("test/.DS_Store", b"x")))
+    assert len(load_cifar10("test", mirror=tmp_path / "mirror")) == 20
+    make_mirror(tmp_path / "other", extra=(("test/cat/notes.txt", b"hello"),))
+    with pytest.raises(CorruptDataError, match="holds test/cat/notes.txt, which is not an image"):
+        load_cifar10("test", mirror=tmp_path / "other")
+    make_mirror(tmp_path / "broken", extra=(("test/cat/9999.jpg", b"not a jpeg"),))
+    with pytest.raises(CorruptDataError, match="test/cat/9999.jpg cannot be decoded as an image"):
+        load_cifar10("test", mirror=tmp_path / "broken")
+
+
+def test_an_unusable_cache_folder_is_named_before_decoding(tmp_path, cache, monkeypatch):
+    make_mirror(tmp_path / "mirror")
+    (tmp_path / "a_file").write_text("")
+    monkeypatch.setenv(data.CACHE_ENV, str(tmp_path / "a_file"))
+    with pytest.raises(NotADirectoryError, match="SSL_LIB_CACHE=.*a_file is a file, not a folder"):
         load_cifar10("test", mirror=tmp_path / "mirror")

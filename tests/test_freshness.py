@@ -178,3 +178,15 @@ def test_a_replay_vouches_for_todays_code(changed_code, monkeypatch):
     assert freshness.vouch(result).how.startswith("replayed") and result.signature["replayed_by"][-1] == "0" * 16
     monkeypatch.setattr(freshness, "replay_analysis", lambda name, seed: 1 / 0)  # no replay from now on
     assert freshness.check(result).how == "code unchanged since a replay vouched for it"
+
+
+def test_a_replay_needs_no_writable_folder(monkeypatch, tmp_path):
+    """verify writes nothing beside the stored results, and an unwritable cache only costs a replay."""
+    (tmp_path / "a_file").write_text("")
+    with monkeypatch.context() as patch:
+        patch.setenv("SSL_LIB_CACHE", str(tmp_path / "a_file" / "cache"))
+        with pytest.warns(UserWarning, match="could not cache a replay"):
+            assert freshness._cached("label", lambda: {"loss": torch.tensor(1.5)}) == {"loss": 1.5}
+    before = {p: p.stat().st_mtime_ns for p in registry.STORED_DIR.rglob("*.json")}
+    assert main(["verify", NAME]) == 0
+    assert before == {p: p.stat().st_mtime_ns for p in registry.STORED_DIR.rglob("*.json")}

@@ -2,6 +2,7 @@
 resuming from a checkpoint, pluggable objectives, precision."""
 
 import dataclasses
+import os
 
 import pytest
 import torch
@@ -231,3 +232,19 @@ def test_a_non_finite_loss_stops_training_at_once_naming_the_setting(monkeypatch
     with pytest.raises(FloatingPointError, match=r"loss became nan at step 1 \(epoch 1\); lower lr=0.06 or raise temperature"):
         train(config, "cpu", cache=False, progress=False)
     assert steps == [0]
+
+
+@pytest.mark.needs_cifar
+def test_a_failed_save_after_training_warns_and_returns_the_run(monkeypatch, tmp_path):
+    monkeypatch.setenv("SSL_LIB_CACHE", os.environ.get("SSL_LIB_CACHE", str(tmp_path)))
+    config = TrainConfig(encoder_kwargs={"width": 8}, proj_dim=16, epochs=1, batch_size=20, train_per_class=10,
+                         bank_per_class=5, test_per_class=5, knn_k=10, augment_overrides={"size": 16}, seed=77)
+
+    def full_disk(obj, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(engine, "_save", full_disk)
+    monkeypatch.setattr(engine, "run_dir", lambda config: tmp_path / "runs" / "x")
+    with pytest.warns(UserWarning, match="could not save the trained run.*No space left"):
+        result = train(config, "cpu", progress=False)
+    assert len(result.history["loss"]) == 1
