@@ -25,6 +25,7 @@ from ssl_lib import train as engine
 from ssl_lib.experiments.feature_decoupling_cifar import augmentation_configs
 from ssl_lib.experiments.prediction_head import cifar_config
 from ssl_lib.experiments.simclr import simclr_config
+from ssl_lib.runtime import single_thread
 
 CONFIGS = {
     "simclr": lambda: simclr_config("medium", 0),
@@ -46,16 +47,6 @@ def largest_relative_difference(a, b) -> float:
         scale = max(abs(a), abs(b))
         return 0.0 if scale <= replay.ABSOLUTE_TOLERANCE else abs(a - b) / scale
     return 0.0 if a == b else math.inf
-
-
-@contextlib.contextmanager
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 @contextlib.contextmanager
@@ -89,7 +80,7 @@ def half_lr_second_half():
 
 
 VARIANTS = {  # name -> (context, must it agree?)
-    "one thread": (one_thread, True),
+    "one thread": (single_thread, True),
     "oneDNN off": (onednn_off, True),
     "channels-last": (channels_last, True),
     "black views": (black_views, False),
