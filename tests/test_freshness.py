@@ -61,7 +61,7 @@ def changed_code(monkeypatch):
     replay is computed afresh (the replay cache keys on source text, which a patch leaves alone)."""
     monkeypatch.setattr(registry, "experiment_fingerprint", lambda name: "0" * 16)
     monkeypatch.setattr(freshness, "code_fingerprint", lambda: "1" * 16)
-    monkeypatch.setattr(freshness, "_cached", lambda label, compute: json.loads(json.dumps(registry._jsonable(compute()))))
+    monkeypatch.setattr(freshness, "_cached", lambda label, compute: json.loads(json.dumps(registry.jsonable(compute()))))
 
 
 def stored():

@@ -221,7 +221,7 @@ def _cached(label: str, compute) -> Any:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         pass
-    value = json.loads(json.dumps(registry._jsonable(compute())))  # as stored: plain JSON values
+    value = json.loads(json.dumps(registry.jsonable(compute())))  # as stored: plain JSON values
     try:
         write_json(path, value)
     except OSError as error:

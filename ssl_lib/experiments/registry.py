@@ -65,7 +65,7 @@ def claim(id: str, statement: str, held: bool, decided: bool = True, **evidence:
     """Build a :class:`Claim`; ``evidence`` holds the numbers that decided ``held``."""
     if held and not decided:
         raise ValueError(f"claim {id!r}: an undecided claim cannot hold")
-    return Claim(id=id, statement=statement, held=bool(held), evidence=_jsonable(evidence), decided=bool(decided))
+    return Claim(id=id, statement=statement, held=bool(held), evidence=jsonable(evidence), decided=bool(decided))
 
 
 #: How many standard errors of a difference make it a decided one (about 95% two-sided).
@@ -187,7 +187,7 @@ class Experiment:
         """The measurements of the experiment at ``scale`` and ``seed``, as JSON values (without its
         claims: an experiment without :attr:`claims` decides them too, and they are dropped)."""
         output = self.function(scale=scale, seed=seed)
-        return _jsonable(output if self.claims is not None else output[0])
+        return jsonable(output if self.claims is not None else output[0])
 
     def decide(self, measurements: dict[str, Any], scale: str) -> list[Claim]:
         """The claims of ``measurements`` (JSON values) at ``scale``, by :attr:`claims`."""
@@ -254,7 +254,7 @@ def run(name: str, scale: str | None = None, seed: int = 0) -> ExperimentResult:
     start = time.perf_counter()
     if exp.claims is None:
         measurements, claims = exp.function(scale=scale, seed=seed)
-        measurements = _jsonable(measurements)
+        measurements = jsonable(measurements)
     else:
         measurements = exp.measure(scale, seed)
         claims = exp.decide(measurements, scale)
@@ -549,7 +549,7 @@ def load(path: str | os.PathLike) -> ExperimentResult:
         raise ValueError(f"{path} is not a readable experiment result ({type(error).__name__}: {error})") from None
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """Convert tensors, arrays and NumPy scalars into plain JSON values, recursively."""
     if isinstance(value, torch.Tensor):
         value = value.detach().cpu().numpy()
@@ -558,9 +558,9 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, (bool, int, float, str)) or value is None:
         return value
     raise TypeError(f"cannot store a {type(value).__name__} in an experiment's measurements")
