@@ -116,8 +116,21 @@ def test_a_result_without_a_signature_or_with_a_corrupt_one_is_stale(changed_cod
     result.signature = {"runs": "abc", "analysis": {}, "data": "x"}
     verdict = freshness.check(result)
     assert not verdict.fresh and "corrupt" in verdict.how and verdict.command.startswith("python -m ssl_lib store")
-    result.signature = {"runs": ["0123456789abcdef"], "analysis": {}, "data": "x"}
+    result.signature = {"runs": ["0123456789abcdef"], "run_digests": {}, "analysis": {}, "data": "x"}
     assert "record of run 0123456789abcdef is missing" in freshness.check(result).how
+
+
+def test_a_run_record_rewritten_by_a_later_store_is_stale(changed_code, monkeypatch, tmp_path):
+    """Two results read one run; the second is stored again by other code, which rewrites the run's
+    record: the first was signed against the old record and must not borrow the new one."""
+    result = stored()
+    (run,) = result.signature["runs"]
+    monkeypatch.setattr(freshness, "runs_dir", lambda scale: tmp_path)
+    record = json.loads((registry.STORED_DIR / "medium" / "runs" / f"{run}.json").read_text())
+    record["signature"]["losses"][0] += 1.0
+    (tmp_path / f"{run}.json").write_text(json.dumps(record))
+    verdict = freshness.check(result)
+    assert not verdict.fresh and f"the record of run {run} was rewritten since this result was signed" in verdict.how
 
 
 def test_a_changed_configuration_is_stale(changed_code, monkeypatch):

@@ -91,15 +91,20 @@ def sign(result: registry.ExperimentResult) -> dict[str, Any]:
         raise ValueError(f"{result.name} (seed {p['seed']}) was computed by other code than today's: it can be "
                          f"signed only by the code that made it; store it again with "
                          f"`{registry.refresh_command(result.name, p['scale'], p['seed'])}`")
-    ids = []
+    digests = {}
     for config in runs_of(result):
         record = {"id": replay.run_id(config), "config": asdict(config), **trained_record(config),
                   "signature": replay_run(config), "signed_with": _signed_with()}
-        path = runs_dir(p["scale"]) / f"{record['id']}.json"
-        if not path.exists() or "history" in record:
-            write_json(path, record)
-        ids.append(record["id"])
-    return {"runs": ids, "analysis": replay_analysis(result.name, p["seed"]), **_signed_with()}
+        write_json(runs_dir(p["scale"]) / f"{record['id']}.json", record)
+        digests[record["id"]] = record_digest(record)
+    return {"runs": list(digests), "run_digests": digests, "analysis": replay_analysis(result.name, p["seed"]),
+            **_signed_with()}
+
+
+def record_digest(record: dict[str, Any]) -> str:
+    """A hash of a run record's configuration and replay signature: a result signed against a
+    record that a later store rewrote (another result, trained by other code) no longer matches."""
+    return key_of(record["config"], record["signature"])
 
 
 def vouch(result: registry.ExperimentResult) -> Freshness:
@@ -185,7 +190,7 @@ def _read_signature(signature: Any, scale: str) -> tuple[dict, dict[str, dict]]:
     """The signature and its runs' records, checked for every entry a replay reads."""
     if not isinstance(signature, dict):
         raise TypeError(f"a signature is a JSON object, got {type(signature).__name__}")
-    for key, kind in (("runs", list), ("analysis", dict), ("data", str)):
+    for key, kind in (("runs", list), ("run_digests", dict), ("analysis", dict), ("data", str)):
         if not isinstance(signature[key], kind):
             raise TypeError(f"signature[{key!r}] must be a {kind.__name__}")
     records = {}
@@ -196,6 +201,9 @@ def _read_signature(signature: Any, scale: str) -> tuple[dict, dict[str, dict]]:
         record = json.loads(path.read_text())
         if not isinstance(record.get("config"), dict) or not isinstance(record.get("signature"), dict):
             raise ValueError(f"the record of run {run} ({path.name}) lacks its configuration or its signature")
+        if record_digest(record) != signature["run_digests"].get(run):
+            raise ValueError(f"the record of run {run} was rewritten since this result was signed (another "
+                             f"result that reads the run was stored by other code)")
         records[run] = record
     return signature, records
 
