@@ -19,6 +19,8 @@ changes what is learned. :func:`train` returns the saved result of a run with th
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import io
 import math
@@ -28,7 +30,7 @@ import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from tqdm import tqdm
@@ -336,13 +338,41 @@ def train(config: TrainConfig, device: torch.device | str | None = None, *, cach
             :func:`ssl_lib.precision.default_precision`).
     """
     store = cache and max_steps is None
-    if store:
-        check_writable(cache_dir(), CACHE_ENV)
+    if not store:
+        return _train(config, device, False, progress, max_steps, precision)
+    check_writable(cache_dir(), CACHE_ENV)
+    result_path = run_dir(config) / "result.pt"
+    if result_path.exists():
+        return load_result(result_path, device)
+    with run_lock(run_dir(config)):
+        if result_path.exists():  # trained by the process that held the lock
+            return load_result(result_path, device)
+        return _train(config, device, True, progress, None, precision)
+
+
+@contextlib.contextmanager
+def run_lock(folder: Path) -> Iterator[None]:
+    """Hold the run's lock (``folder/lock``) inside the block: a second process that trains the same
+    run waits here, then finds the first one's result instead of training it again. The operating
+    system releases the lock of a process that dies (``fcntl.flock``), so no stale lock survives."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "lock", "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            warnings.warn(f"another process is training this run ({folder.name}); waiting for it", stacklevel=3)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _train(config: TrainConfig, device: torch.device | str | None, store: bool, progress: bool,
+           max_steps: int | None, precision: str | None) -> TrainResult:
+    """:func:`train`'s training, from its checkpoint where ``store`` keeps one."""
     folder = run_dir(config)
     result_path, checkpoint_path = folder / "result.pt", folder / "checkpoint.pt"
-    if store and result_path.exists():
-        return load_result(result_path, device)
-
     run = setup(config, device, precision)
     bank_x, bank_y, test_x, test_y = eval_images(config, run.device)
     history: dict[str, list] = {k: [] for k in

@@ -248,3 +248,31 @@ def test_a_failed_save_after_training_warns_and_returns_the_run(monkeypatch, tmp
     with pytest.warns(UserWarning, match="could not save the trained run.*No space left"):
         result = train(config, "cpu", progress=False)
     assert len(result.history["loss"]) == 1
+
+
+TINY_RUN = ("from ssl_lib.train import TrainConfig, train\n"
+            "r = train(TrainConfig(encoder_kwargs={'width': 8}, proj_dim=16, epochs=2, batch_size=20, train_per_class=10, "
+            "bank_per_class=5, test_per_class=5, knn_k=10, augment_overrides={'size': 16}, seed=4242), 'cpu', progress=False)\n"
+            "print('FROM_CACHE' if r.from_cache else 'TRAINED')\n")
+
+
+@pytest.mark.slow
+@pytest.mark.needs_cifar
+def test_two_processes_training_one_run_train_it_once(tmp_path):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SSL_LIB_CACHE": str(tmp_path)}
+    # the data are decoded once, before the race
+    subprocess.run([sys.executable, "-c", "from ssl_lib.train import cifar10; cifar10('train'); cifar10('test')"],
+                   env=env, check=True)
+    runs = [subprocess.Popen([sys.executable, "-c", TINY_RUN], env=env, stdout=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    outputs = sorted(p.communicate(timeout=300)[0].strip().splitlines()[-1] for p in runs)
+    assert outputs == ["FROM_CACHE", "TRAINED"]
+
+
+def test_a_lock_left_by_a_dead_process_does_not_block(tmp_path):
+    (tmp_path / "lock").write_text("12345")  # a lock file whose owner is gone holds no lock
+    with engine.run_lock(tmp_path):
+        pass
