@@ -174,6 +174,7 @@ def test_a_pluggable_one_view_objective_with_extras(cache):
 
 @pytest.mark.needs_cifar
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:precision='bfloat16' on a CPU without")  # emulated here on purpose
 def test_a_bfloat16_step_and_a_float32_step_give_close_losses(cache):
     """From the same state and the same batch, the two precisions' NT-Xent losses agree to 2%
     (bfloat16 keeps 8 bits of mantissa; the loss itself is computed in float32)."""
