@@ -71,15 +71,12 @@ def run_id(config: engine.TrainConfig) -> str:
     return key_of(asdict(config), asdict(config.augmentation()))
 
 
-def learning_rates(config: engine.TrainConfig, steps_per_epoch: int) -> dict[str, list[float]]:
-    """The learning rate of every step of ``config`` (:func:`ssl_lib.train.cosine_lr`), summarised
-    per epoch by its first step and its mean over the epoch's steps."""
-    peak = config.lr * config.batch_size / 256
-    total, warmup = steps_per_epoch * config.epochs, round(config.warmup_epochs * steps_per_epoch)
+def learning_rates(run: engine.Run) -> dict[str, list[float]]:
+    """The learning rate of every step of ``run`` (:meth:`ssl_lib.train.Run.learning_rate`, what
+    the engine sets), summarised per epoch by its first step and its mean over the epoch's steps."""
     first, mean = [], []
-    for epoch in range(config.epochs):
-        rates = [engine.cosine_lr(s, total, warmup, peak) for s in
-                 range(epoch * steps_per_epoch, (epoch + 1) * steps_per_epoch)]
+    for epoch in range(run.config.epochs):
+        rates = [run.learning_rate(s) for s in range(epoch * run.steps_per_epoch, (epoch + 1) * run.steps_per_epoch)]
         first.append(rates[0])
         mean.append(math.fsum(rates) / len(rates))
     return {"first": first, "mean": mean}
@@ -90,7 +87,7 @@ def run_signature(config: engine.TrainConfig) -> dict[str, Any]:
     the CPU; a few seconds for the medium scale's networks."""
     run = engine.setup(config, "cpu", "float32")
     signature: dict[str, Any] = {"steps_per_epoch": run.steps_per_epoch,
-                                 "learning_rate": learning_rates(config, run.steps_per_epoch)}
+                                 "learning_rate": learning_rates(run)}
     run.model.eval()
     probe_config = replace(config, bank_per_class=PROBE_BANK_PER_CLASS, test_per_class=PROBE_TEST_PER_CLASS)
     bank_x, bank_y, test_x, test_y = engine.eval_images(probe_config, "cpu")
@@ -101,8 +98,7 @@ def run_signature(config: engine.TrainConfig) -> dict[str, Any]:
     knn, probe = engine.evaluate_model(run.model, bank_x, bank_y, test_x, test_y,
                                        k=min(config.knn_k, len(bank_y)), precision="float32")
     signature["initial_knn"], signature["initial_probe"] = knn, probe
-    # The order of the first epoch: drawn as train.train draws it, before any view.
-    order = torch.randperm(len(run.images), generator=run.generator)
+    order = run.epoch_order()  # the first epoch's, drawn before any view as in train.train
     signature["first_epoch_order"] = hashlib.sha256(order.numpy().tobytes()).hexdigest()[:16]
     run.model.train()
     losses, updates = [], []
@@ -124,7 +120,8 @@ def run_signature(config: engine.TrainConfig) -> dict[str, Any]:
 _PROBE_WALL_S = 60.0
 
 
-def untrained_result(config: engine.TrainConfig, device: torch.device | str | None = None, **_: Any) -> engine.TrainResult:
+def untrained_result(config: engine.TrainConfig, device: torch.device | str | None = None,
+                     **_: Any) -> engine.TrainResult:
     """A stand-in for :func:`ssl_lib.train.train` that trains nothing: the network of ``config`` at
     initialisation, with a history of the same shape whose numbers are fixed stand-ins (distinct
     per run, so that an analysis that ranks runs still ranks them)."""

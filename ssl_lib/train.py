@@ -275,6 +275,14 @@ class Run:
     def warmup_steps(self) -> int:
         return round(self.config.warmup_epochs * self.steps_per_epoch)
 
+    def learning_rate(self, step: int) -> float:
+        """The learning rate of global step ``step``: :func:`cosine_lr` from the run's peak."""
+        return cosine_lr(step, self.total_steps, self.warmup_steps, self.peak_lr)
+
+    def epoch_order(self) -> torch.Tensor:
+        """The order of the training images in the next epoch, drawn from the run's generator."""
+        return torch.randperm(len(self.images), generator=self.generator).to(self.device)
+
 
 def setup(config: TrainConfig, device: torch.device | str | None = None, precision: str | None = None) -> Run:
     """A freshly initialised run of ``config``: model, training images, optimiser, generator."""
@@ -302,7 +310,7 @@ def train_step(run: Run, batch: torch.Tensor, step: int) -> tuple[torch.Tensor, 
     Returns the loss (a detached float32 scalar) and the seconds spent making the views.
     """
     for group in run.optimizer.param_groups:
-        group["lr"] = cosine_lr(step, run.total_steps, run.warmup_steps, run.peak_lr)
+        group["lr"] = run.learning_rate(step)
     start = time.perf_counter()
     if run.objective.views == 2:
         views = aug.two_views(run.images[batch], run.augmentation, run.generator)
@@ -394,7 +402,7 @@ def _train(config: TrainConfig, device: torch.device | str | None, store: bool, 
     for epoch in range(start_epoch, config.epochs):
         run.model.train()
         epoch_start, augment_time, losses = time.perf_counter(), 0.0, []
-        order = torch.randperm(len(run.images), generator=run.generator).to(run.device)
+        order = run.epoch_order()
         for i in range(run.steps_per_epoch):
             loss, seconds = train_step(run, order[i * config.batch_size:(i + 1) * config.batch_size], step)
             if not torch.isfinite(loss):  # stop at once: every step after it would be wasted

@@ -32,9 +32,10 @@ def test_accuracies_agree_within_a_few_test_images():
     assert replay.first_difference({"knn": 0.325}, {"knn": 0.34}) is not None
 
 
+@pytest.mark.needs_cifar
 def test_learning_rates_summarise_every_epoch():
     config = engine.TrainConfig(epochs=4, warmup_epochs=1, train_per_class=100, batch_size=100)
-    rates = replay.learning_rates(config, steps_per_epoch=10)
+    rates = replay.learning_rates(engine.setup(config, "cpu", "float32"))  # 10 steps an epoch
     assert rates["first"][0] == pytest.approx(config.lr * 100 / 256 / 10) and len(rates["mean"]) == 4
     assert rates["mean"][3] < rates["mean"][2] < rates["mean"][1]
 

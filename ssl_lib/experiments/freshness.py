@@ -91,14 +91,14 @@ def sign(result: registry.ExperimentResult) -> dict[str, Any]:
         raise ValueError(f"{result.name} (seed {p['seed']}) was computed by other code than today's: it can be "
                          f"signed only by the code that made it; store it again with "
                          f"`{registry.refresh_command(result.name, p['scale'], p['seed'])}`")
-    digests = {}
+    signed_with, digests = _signed_with(), {}
     for config in runs_of(result):
         record = {"id": replay.run_id(config), "config": asdict(config), **trained_record(config),
-                  "signature": replay_run(config), "signed_with": _signed_with()}
+                  "signature": replay_run(config), "signed_with": signed_with}
         write_json(runs_dir(p["scale"]) / f"{record['id']}.json", record)
         digests[record["id"]] = record_digest(record)
     return {"runs": list(digests), "run_digests": digests, "analysis": replay_analysis(result.name, p["seed"]),
-            **_signed_with()}
+            **signed_with}
 
 
 def record_digest(record: dict[str, Any]) -> str:
