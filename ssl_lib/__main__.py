@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "show":
             return _show(parser, args)
         return _store(parser, args)
-    except (ValueError, KeyError, OSError, RuntimeError, ArithmeticError) as error:
+    except (ValueError, TypeError, KeyError, OSError, RuntimeError, ArithmeticError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

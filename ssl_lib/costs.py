@@ -31,6 +31,65 @@ RESNET18_EPOCH_S = {"A100 (public recipe)": 12.0, "A6000 (lightly's benchmark)":
 RESNET18_CPU_IMAGES_S = 75.0
 
 
+#: The measured images per second of the medium SimCLR step by training path, written by
+#: ``bench/bench_simclr_step.py --record``: what the cost lines scale stored training times by.
+STEP_THROUGHPUT_FILE = "step_throughput.json"
+
+
+def step_throughput() -> dict[str, dict]:
+    """path label (:func:`ssl_lib.precision.path_label`) -> ``{"images_per_s", "cpu", "measured"}``."""
+    path = resources.files("ssl_lib") / "results" / STEP_THROUGHPUT_FILE
+    return json.loads(path.read_text())["paths"] if path.is_file() else {}
+
+
+def recorded_paths(device) -> list[str]:
+    """The paths whose rates a CPU records: the engine's, and on a CPU without native bfloat16
+    also float32 contiguous, its path before channels-last (the stored float32 runs took it). A
+    bfloat16 path is only taken by CPUs with native units, a float32 one only by CPUs without, so
+    a label names the kind of CPU as well."""
+    import torch
+
+    from ssl_lib import precision as prec
+
+    if torch.device(device).type != "cpu":
+        return []
+    engine = prec.default_precision(device)
+    labels = [prec.path_label(engine, prec.memory_format(engine, device))]
+    return labels + ([prec.path_label("float32", torch.contiguous_format)] if engine == "float32" else [])
+
+
+def record_step_throughput(label: str, images_per_s: float, cpu: str) -> None:
+    """Write the medium SimCLR step's measured rate on path ``label`` into the record."""
+    from datetime import date
+    from pathlib import Path
+
+    from ssl_lib.storage import atomic_write
+
+    if not (images_per_s > 0):
+        raise ValueError(f"images_per_s must be a positive rate, got {images_per_s}")
+    record = step_throughput()
+    record[label] = {"images_per_s": round(images_per_s, 1), "cpu": cpu,
+                     "measured": f"{date.today().isoformat()}, bench/bench_simclr_step.py --record"}
+    atomic_write(Path(str(resources.files("ssl_lib"))) / "results" / STEP_THROUGHPUT_FILE,
+                 lambda file: file.write(json.dumps({"paths": record}, indent=1) + "\n"))
+
+
+def machine_path() -> str:
+    """The training path this machine's CPU takes (:func:`ssl_lib.precision.path_label`)."""
+    from ssl_lib import precision as prec
+
+    precision = prec.default_precision("cpu")
+    return prec.path_label(precision, prec.memory_format(precision, "cpu"))
+
+
+def stored_path(provenance: dict) -> str:
+    """The training path of a stored result: its precision and layout (results stored before
+    the layout was recorded trained float32 contiguous, the reduced precisions channels-last)."""
+    precision = provenance.get("precision", "float32")
+    layout = provenance.get("memory_format", "contiguous" if precision == "float32" else "channels-last")
+    return f"{precision}, {layout}"
+
+
 def training_plans() -> dict[str, Callable]:
     """The chapters that train CIFAR-10 networks, with their training plans: (scale, seed) -> the
     distinct configurations the chapter trains for that seed."""
@@ -84,22 +143,23 @@ def full_scale_epochs(chapter: str) -> dict[str, int]:
     return epochs
 
 
-def stored_training_minutes(chapter: str, scale: str = "medium") -> tuple[dict[int, float], str] | None:
+def stored_training_minutes(chapter: str, scale: str = "medium") -> tuple[dict[int, float], str, str] | None:
     """The training time (minutes) of the stored results of ``chapter`` at ``scale``, by seed,
-    and the device they were measured on; None when the chapter stores none."""
+    the device they were measured on and their training path (:func:`stored_path`); None when
+    the chapter stores none."""
     from ssl_lib import experiments
     from ssl_lib.experiments.registry import load_stored, stored_seeds
 
     names = [name for name in experiments.names()
              if experiments.get(name).chapter == chapter and scale in experiments.get(name).stored]
-    minutes, device = {}, None
+    minutes, device, path = {}, None, None
     for seed in sorted({seed for name in names for seed in stored_seeds(name, scale)}):
         stored = [load_stored(name, scale, seed) for name in names]
         stored = [r for r in stored if r is not None and "runs" in r.measurements]
         if stored:
             minutes[seed] = training_seconds(*stored) / 60
-            device = stored[0].provenance["device"]
-    return (minutes, device) if minutes else None
+            device, path = stored[0].provenance["device"], stored_path(stored[0].provenance)
+    return (minutes, device, path) if minutes else None
 
 
 def sized_for_medium(chapter: str) -> bool:
@@ -115,13 +175,28 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
-def _medium_text(chapter: str, stored: tuple[dict[int, float], str] | None) -> str:
-    """What recomputing ``chapter``'s medium results costs, from :func:`stored_training_minutes`."""
-    if stored is not None:
-        minutes, device = stored
-        per_seed = ", ".join(f"{m:.0f} min (seed {seed})" for seed, m in minutes.items())
-        return f"{per_seed} of training, measured on {device}"
-    return "not measured" if sized_for_medium(chapter) else "as the quick scale (not sized for the medium scale yet)"
+def _medium_text(chapter: str, stored: tuple[dict[int, float], str, str] | None, gpu: bool = False) -> str:
+    """What recomputing ``chapter``'s medium results costs: the stored runs' measured time
+    (:func:`stored_training_minutes`) and, on a CPU that trains on another path, that time
+    scaled by the two paths' measured step throughput (:func:`step_throughput`), labelled as
+    an estimate."""
+    if stored is None:
+        return "not measured" if sized_for_medium(chapter) else "as the quick scale (not sized for the medium scale yet)"
+    minutes, device, path = stored
+    per_seed = ", ".join(f"{m:.0f} min (seed {seed})" for seed, m in minutes.items())
+    measured = f"{per_seed} of training, measured on {device} in {path}"
+    here, rates = machine_path(), step_throughput()
+    if gpu:
+        return f"{measured}; on a GPU, not measured"
+    if path == here:
+        return f"{measured}, this machine's path"
+    if path not in rates or here not in rates:
+        return f"{measured}; this machine trains in {here}, whose speed is not recorded"
+    ratio = rates[path]["images_per_s"] / rates[here]["images_per_s"]
+    scaled = ", ".join(f"{m * ratio:.0f} min (seed {seed})" for seed, m in minutes.items())
+    return (f"about {scaled} of training on this machine in {here}, an ESTIMATE: {per_seed} measured in "
+            f"{path} on {rates[path]['cpu']}, scaled by the medium SimCLR step's measured rates there and "
+            f"here ({rates[path]['images_per_s']:.0f} and {rates[here]['images_per_s']:.0f} images/s)")
 
 
 def expected_time(chapter: str, scale: str, gpu: bool) -> str:
@@ -139,7 +214,7 @@ def expected_time(chapter: str, scale: str, gpu: bool) -> str:
         stored = stored_training_minutes(chapter)
         if stored is not None:
             return (f"expected time at the medium scale: {quick_text} to show its stored results; recomputing "
-                    f"them: {_medium_text(chapter, stored)}" + ("; on a GPU, not measured" if gpu else ""))
+                    f"them: {_medium_text(chapter, stored, gpu)}")
         if not sized_for_medium(chapter):
             return f"expected time at the medium scale: as at the quick scale, {quick_text} (not sized for it yet)"
         return "expected time at the medium scale: not measured"

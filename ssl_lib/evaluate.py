@@ -105,7 +105,7 @@ def extract_features(encoder: Callable[[torch.Tensor], torch.Tensor], images: to
     precision = check_precision(precision, images.device)
     out = []
     for start in range(0, images.shape[0], batch_size):
-        x = check_images(images[start:start + batch_size]).contiguous(memory_format=memory_format(precision))
+        x = check_images(images[start:start + batch_size]).contiguous(memory_format=memory_format(precision, images.device))
         with autocast(precision, images.device):
             out.append(encoder(x).float())
     if module is not None:

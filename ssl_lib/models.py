@@ -36,6 +36,10 @@ class Normalize(nn.Module):
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not torch.is_tensor(x) or not x.is_floating_point():
+            raise TypeError(f"an encoder takes float images in [0, 1], got "
+                            f"{x.dtype if torch.is_tensor(x) else type(x).__name__}; convert uint8 images "
+                            "with images.float() / 255")
         return (x - self.mean) / self.std
 
 

@@ -5,7 +5,7 @@
   ConvNet more than twice as fast as float32 (``bench/bench_precision.py``);
 * ``float16``: autocast to float16 with a gradient scaler, on an older CUDA GPU (a T4, capability
   7.5, where torch's ``is_bf16_supported()`` says True because it counts emulation);
-* ``float32``: everything else.
+* ``float32``: everything else, channels-last on a CPU (:func:`memory_format`).
 
 Only the networks' forward and backward passes change format: losses, kNN and linear probes
 are computed in float32 (the objectives cast z to float32; :func:`ssl_lib.evaluate.extract_features`
@@ -77,12 +77,27 @@ def autocast(precision: str, device: torch.device | str) -> contextlib.AbstractC
     return torch.autocast(device.type, dtype=_DTYPES[precision])
 
 
-def memory_format(precision: str) -> torch.memory_format:
-    """Channels-last for the reduced precisions (their fast convolutions want it), else contiguous."""
-    return torch.contiguous_format if precision == "float32" else torch.channels_last
+def memory_format(precision: str, device: torch.device | str) -> torch.memory_format:
+    """The memory layout the networks train in: channels-last for the reduced precisions (their
+    fast convolutions want it) and for float32 on a CPU, where oneDNN's convolutions run faster
+    in it too (the medium ConvNet's SimCLR step 1.3x faster on an AMD EPYC with AVX2,
+    ``bench/bench_simclr_step.py``, 2026-12-07); contiguous for float32 on a GPU."""
+    if precision == "float32" and torch.device(device).type != "cpu":
+        return torch.contiguous_format
+    return torch.channels_last
 
 
 def grad_scaler(precision: str, device: torch.device | str) -> torch.amp.GradScaler:
     """A gradient scaler, enabled for float16 only (bfloat16 has float32's range)."""
     device = torch.device(device)
     return torch.amp.GradScaler(device.type, enabled=precision == "float16")
+
+
+def path_label(precision: str, layout: torch.memory_format) -> str:
+    """A training path in words, as provenance and the cost lines name it: ``"float32, channels-last"``."""
+    return f"{precision}, {layout_name(layout)}"
+
+
+def layout_name(layout: torch.memory_format) -> str:
+    """``"channels-last"`` or ``"contiguous"``."""
+    return "channels-last" if layout == torch.channels_last else "contiguous"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import platform
 import warnings
 from contextlib import contextmanager
 from typing import Iterator
@@ -36,7 +37,17 @@ def describe_device(device: torch.device | None = None) -> str:
     device = device or default_device()
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
-    return f"cpu ({torch.get_num_threads()} threads)"
+    return f"cpu ({cpu_model()}, {torch.backends.cpu.get_cpu_capability()}, {torch.get_num_threads()} threads)"
+
+
+def cpu_model() -> str:
+    """The CPU's model name as the system reports it (``/proc/cpuinfo`` on Linux)."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            names = [line.split(":", 1)[1].strip() for line in info if line.startswith("model name")]
+    except OSError:
+        names = []
+    return names[0] if names else (platform.processor() or "unknown CPU")
 
 
 @contextmanager

@@ -5,7 +5,8 @@ Three scales:
 * ``quick``: sized for CI (the whole book executes in minutes on two CPU cores); it exercises
   every code path, but its CIFAR-10 networks learn little;
 * ``medium``: sized for two CPU cores with bfloat16 (about 30 minutes for the main SimCLR run,
-  at most an hour per chapter and seed), the smallest runs at which a CIFAR-10 experiment shows
+  at most an hour per chapter and seed; about 2.6x that in float32 on a CPU without bfloat16
+  units, :func:`ssl_lib.costs.expected_time`), the smallest runs at which a CIFAR-10 experiment shows
   its paper's effect; minutes on a GPU. Experiments that are already paper-sized at ``quick``
   (the synthetic chapters) and those not yet sized for it run their ``quick`` settings;
   :func:`ssl_lib.experiments.get(name).scales` says which are;

@@ -266,6 +266,7 @@ class Run:
     augmentation: aug.ImageAugment
     steps_per_epoch: int
     peak_lr: float
+    memory_format: torch.memory_format
 
     @property
     def total_steps(self) -> int:
@@ -289,7 +290,8 @@ def setup(config: TrainConfig, device: torch.device | str | None = None, precisi
     device = torch.device(device) if device is not None else default_device()
     precision = prec.check_precision(precision, device)
     generator = seed_everything(config.seed)
-    model = build_model(config).to(device).to(memory_format=prec.memory_format(precision))
+    layout = prec.memory_format(precision, device)
+    model = build_model(config).to(device).to(memory_format=layout)
     data = cifar10("train")
     data = data.subset(config.train_per_class, seed=0) if config.train_per_class else data
     images, labels = data.tensors(device)
@@ -301,13 +303,16 @@ def setup(config: TrainConfig, device: torch.device | str | None = None, precisi
         optimizer = torch.optim.AdamW(model.parameters(), lr=peak_lr, weight_decay=config.weight_decay)
     return Run(config, device, precision, OBJECTIVES[config.objective], model, optimizer,
                prec.grad_scaler(precision, device), generator, images, labels, config.augmentation(),
-               len(images) // config.batch_size, peak_lr)
+               len(images) // config.batch_size, peak_lr, layout)
 
 
-def train_step(run: Run, batch: torch.Tensor, step: int) -> tuple[torch.Tensor, float]:
+def train_step(run: Run, batch: torch.Tensor, step: int, phases: dict[str, float] | None = None
+               ) -> tuple[torch.Tensor, float]:
     """One optimiser step on the images ``batch`` (indices) at global step ``step``.
 
-    Returns the loss (a detached float32 scalar) and the seconds spent making the views.
+    Returns the loss (a detached float32 scalar) and the seconds spent making the views. Given a
+    dict ``phases``, adds to it the seconds of each phase: augmentation, forward, backward,
+    optimiser (``bench/bench_simclr_step.py``; on a GPU this synchronises after each phase).
     """
     for group in run.optimizer.param_groups:
         group["lr"] = run.learning_rate(step)
@@ -316,18 +321,32 @@ def train_step(run: Run, batch: torch.Tensor, step: int) -> tuple[torch.Tensor, 
         views = aug.two_views(run.images[batch], run.augmentation, run.generator)
     else:
         views = aug.augment(run.images[batch], run.augmentation, run.generator), None
-    view1, view2 = (None if v is None else v.contiguous(memory_format=prec.memory_format(run.precision))
-                    for v in views)
+    view1, view2 = (None if v is None else v.contiguous(memory_format=run.memory_format) for v in views)
     if run.device.type == "cuda":
         torch.cuda.synchronize()
     augment_seconds = time.perf_counter() - start
+    lap = _mark(run, phases, "augmentation", start)
     with prec.autocast(run.precision, run.device):
         loss = run.objective.loss(run.model, view1, view2, run.labels[batch], run.config)
+    lap = _mark(run, phases, "forward", lap)
     run.optimizer.zero_grad(set_to_none=True)
     run.scaler.scale(loss).backward()
+    lap = _mark(run, phases, "backward", lap)
     run.scaler.step(run.optimizer)
     run.scaler.update()
+    _mark(run, phases, "optimiser", lap)
     return loss.detach().float(), augment_seconds
+
+
+def _mark(run: Run, phases: dict[str, float] | None, phase: str, since: float) -> float:
+    """Add the seconds since ``since`` to ``phases[phase]`` (when timing phases); return now."""
+    if phases is None:
+        return since
+    if run.device.type == "cuda":
+        torch.cuda.synchronize()
+    now = time.perf_counter()
+    phases[phase] = phases.get(phase, 0.0) + now - since
+    return now
 
 
 def train(config: TrainConfig, device: torch.device | str | None = None, *, cache: bool = True,

@@ -75,3 +75,33 @@ def test_chapter_times_are_read_from_a_junit_report(tmp_path):
     assert chapter_times.chapter_seconds(report) == {"02_simclr": 61.2}
     with pytest.raises(SystemExit, match="make test"):
         chapter_times.chapter_seconds(tmp_path / "missing.xml")
+
+
+def test_a_stored_time_from_another_training_path_is_scaled_by_the_measured_rates(monkeypatch):
+    rates = {"bfloat16, channels-last": {"images_per_s": 1000.0, "cpu": "an AMX CPU"},
+             "float32, channels-last": {"images_per_s": 400.0, "cpu": "an EPYC"}}
+    monkeypatch.setattr(costs, "step_throughput", lambda: rates)
+    monkeypatch.setattr(costs, "machine_path", lambda: "float32, channels-last")
+    stored = ({0: 10.0, 1: 20.0}, "cpu (2 threads)", "bfloat16, channels-last")
+    text = costs._medium_text("02_simclr", stored)
+    assert "about 25 min (seed 0), 50 min (seed 1) of training on this machine" in text
+    assert "ESTIMATE" in text and "an AMX CPU" in text and "1000 and 400 images/s" in text
+    same = costs._medium_text("02_simclr", ({0: 10.0}, "cpu (2 threads)", "float32, channels-last"))
+    assert "ESTIMATE" not in same and "this machine's path" in same
+    unknown = costs._medium_text("02_simclr", ({0: 10.0}, "cpu", "float16, channels-last"))
+    assert "not recorded" in unknown
+    assert "on a GPU, not measured" in costs._medium_text("02_simclr", stored, gpu=True)
+
+
+def test_a_stored_result_names_its_training_path():
+    assert costs.stored_path({"precision": "bfloat16"}) == "bfloat16, channels-last"
+    assert costs.stored_path({"precision": "float32"}) == "float32, contiguous"  # stored before the layout was
+    assert costs.stored_path({"precision": "float32", "memory_format": "channels-last"}) == "float32, channels-last"
+
+
+def test_the_recorded_step_rates_name_every_path_this_machine_takes():
+    rates = costs.step_throughput()
+    assert costs.machine_path() in rates
+    assert all(rate["images_per_s"] > 0 for rate in rates.values())
+    with pytest.raises(ValueError, match="positive"):
+        costs.record_step_throughput("float32, channels-last", 0.0, "cpu")

@@ -32,6 +32,16 @@ def test_accuracies_agree_within_a_few_test_images():
     assert replay.first_difference({"knn": 0.325}, {"knn": 0.34}) is not None
 
 
+def test_t_sne_quantities_agree_within_their_own_tolerance():
+    assert replay.first_difference({"none": {"silhouette_tsne": -0.166}}, {"none": {"silhouette_tsne": -0.152}}) is None
+    assert replay.first_difference({"none": {"silhouette_tsne": -0.166}}, {"none": {"silhouette_tsne": -0.10}}) \
+        is not None
+    assert replay.first_difference({"silhouette": -0.166}, {"silhouette": -0.152}) is not None
+    coordinates = {"tsne": [[9.6, 0.5], [1.0, 2.0]]}
+    assert replay.first_difference(coordinates, {"tsne": [[-7.1, 10.6], [3.0, -2.0]]}) is None
+    assert replay.first_difference(coordinates, {"tsne": [[9.6, 0.5]]}) == "tsne: shape (2, 2) -> (1, 2)"
+
+
 @pytest.mark.needs_cifar
 def test_learning_rates_summarise_every_epoch():
     config = engine.TrainConfig(epochs=4, warmup_epochs=1, train_per_class=100, batch_size=100)

@@ -57,3 +57,10 @@ def test_unknown_names_list_the_valid_ones():
         models.projection_head("deep", 8)
     with pytest.raises(ValueError, match="width"):
         models.small_convnet(0)
+
+
+@pytest.mark.parametrize("encoder", ["convnet", "alexnet", "resnet18"])
+def test_an_encoder_refuses_raw_uint8_images(encoder):
+    images = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
+    with pytest.raises(TypeError, match=r"float\(\) / 255"):
+        models.build_encoder(encoder)(images)

@@ -29,18 +29,25 @@ def test_only_float16_scales_gradients():
 
 @pytest.mark.parametrize("precision, dtype", [("bfloat16", torch.bfloat16), ("float32", torch.float32)])
 def test_autocast_computes_in_the_precision_and_the_loss_stays_float32(precision, dtype):
-    layer = torch.nn.Conv2d(3, 4, 3).to(memory_format=prec.memory_format(precision))
-    x = torch.rand(2, 3, 8, 8).contiguous(memory_format=prec.memory_format(precision))
+    layer = torch.nn.Conv2d(3, 4, 3).to(memory_format=prec.memory_format(precision, "cpu"))
+    x = torch.rand(2, 3, 8, 8).contiguous(memory_format=prec.memory_format(precision, "cpu"))
     with prec.autocast(precision, "cpu"):
         y = layer(x)
     assert y.dtype == dtype
     assert y.float().sum().dtype == torch.float32
 
 
-def test_memory_format_is_channels_last_for_reduced_precisions():
-    assert prec.memory_format("bfloat16") == torch.channels_last
-    assert prec.memory_format("float16") == torch.channels_last
-    assert prec.memory_format("float32") == torch.contiguous_format
+def test_memory_format_is_channels_last_for_reduced_precisions_and_float32_on_a_cpu():
+    assert prec.memory_format("bfloat16", "cuda") == torch.channels_last
+    assert prec.memory_format("float16", "cuda") == torch.channels_last
+    assert prec.memory_format("bfloat16", "cpu") == torch.channels_last
+    assert prec.memory_format("float32", "cpu") == torch.channels_last
+    assert prec.memory_format("float32", "cuda") == torch.contiguous_format
+
+
+def test_path_label_names_precision_and_layout():
+    assert prec.path_label("float32", torch.channels_last) == "float32, channels-last"
+    assert prec.path_label("float32", torch.contiguous_format) == "float32, contiguous"
 
 
 def test_bad_precisions_name_the_choices():

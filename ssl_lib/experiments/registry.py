@@ -25,7 +25,7 @@ import torch
 
 from ssl_lib.checks import seed as check_seed
 from ssl_lib.data import CACHE_ENV, CorruptDataError, DataUnavailableError, cache_dir
-from ssl_lib.precision import default_precision
+from ssl_lib.precision import default_precision, layout_name, memory_format
 from ssl_lib.runtime import default_device, describe_device
 from ssl_lib.scale import SCALES, check_scale, current_scale, stored_results_enabled
 from ssl_lib.storage import (ENGINE_MODULES, check_writable, code_fingerprint, data_identity, module_imports,
@@ -261,13 +261,16 @@ def run(name: str, scale: str | None = None, seed: int = 0) -> ExperimentResult:
     wall = time.perf_counter() - start
     if not all(isinstance(c, Claim) for c in claims):
         raise TypeError(f"experiment {name!r} must return a list of Claim objects")
+    device = default_device()
+    precision = default_precision(device)
     provenance = {
         "experiment": name,
         "chapter": exp.chapter,
         "scale": scale,
         "seed": seed,
         "device": describe_device(),
-        "precision": default_precision(default_device()),
+        "precision": precision,
+        "memory_format": layout_name(memory_format(precision, device)),
         "code_fingerprint": experiment_fingerprint(name),
         "data": _data_read(),
         "torch": torch.__version__,

@@ -28,7 +28,7 @@ def simclr_config(scale: str, seed: int = 0) -> TrainConfig:
 
     quick: the small ConvNet (width 16) on 16x16 views of 200 images per class, 4 epochs,
     batch 128, AdamW; evaluated after every epoch on 200 training and 100 test images per class.
-    medium (two CPU cores, bfloat16, about 30 minutes): the small ConvNet (width 32) on all of
+    medium (two CPU cores, about 25 minutes in bfloat16, 65 in float32 on a CPU without bfloat16 units): the small ConvNet (width 32) on all of
     CIFAR-10 at 32x32, 35 epochs, batch 256, SGD with momentum, one warm-up epoch, τ = 0.2;
     kNN and probe on all 50,000 / 10,000 images every 5 epochs.
     full (aimed at one H100 in about 15 minutes, untested on a GPU): ResNet-18 on all of
