@@ -31,7 +31,8 @@ from tqdm import tqdm
 
 from ssl_lib import experiments
 from ssl_lib.experiments import freshness, registry
-from ssl_lib.experiments.registry import STORED_SCALES, load_stored, refresh_command, stored_path, stored_seeds
+from ssl_lib.experiments.registry import STORED_SCALES, refresh_command, stored_path, stored_seeds
+from ssl_lib.experiments.stored import load_stored
 from ssl_lib.scale import SCALES
 from ssl_lib.storage import check_writable, write_json
 

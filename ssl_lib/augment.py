@@ -277,7 +277,8 @@ def _interpolation_matrix(start: torch.Tensor, length: torch.Tensor, n_in: int, 
     return weights
 
 
-_LUMA = (0.2989, 0.587, 0.114)  # ITU-R 601 weights, as torchvision rounds them
+#: The ITU-R 601 weights of R, G and B in luma (grey level), as torchvision rounds them.
+LUMA = (0.2989, 0.587, 0.114)
 # RGB <-> YIQ: hue rotation turns the (I, Q) plane about the gray axis Y.
 _RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
 
@@ -296,7 +297,7 @@ def _color_transform(x: torch.Tensor, config: ImageAugment, generator) -> torch.
     """
     n, device = x.shape[0], x.device
     eye = torch.eye(3).expand(n, 3, 3)
-    w = torch.tensor(_LUMA)
+    w = torch.tensor(LUMA)
     ones_w = torch.ones(3, 1) * w[None, :]  # 1 w^T
     A, c = eye.clone(), torch.zeros(n, 3)
     mean_rgb = x.mean(dim=(2, 3)).cpu().float()  # (N, 3): what the contrast's mean luma needs

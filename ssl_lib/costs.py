@@ -14,8 +14,8 @@ Three sources, each named where it is shown:
 from __future__ import annotations
 
 import json
+import warnings
 from importlib import resources
-from typing import Callable
 
 from ssl_lib.scale import check_scale
 
@@ -90,29 +90,6 @@ def stored_path(provenance: dict) -> str:
     return f"{precision}, {layout}"
 
 
-def training_plans() -> dict[str, Callable]:
-    """The chapters that train CIFAR-10 networks, with their training plans: (scale, seed) -> the
-    distinct configurations the chapter trains for that seed."""
-    from ssl_lib.experiments import alignment_uniformity, feature_decoupling_cifar, simclr
-    from ssl_lib.experiments import prediction_head as prediction_head_experiments
-    from ssl_lib.train import config_key
-
-    def distinct(configs) -> list:
-        return list({config_key(c): c for c in configs}.values())
-
-    return {
-        simclr.CHAPTER: simclr.training_plan,
-        "06_feature_decoupling_cifar": lambda scale, seed=0: distinct([
-            *feature_decoupling_cifar.augmentation_configs(scale, seed).values(),
-            feature_decoupling_cifar.supervised_config(scale, seed)]),
-        "07_alignment_uniformity": lambda scale, seed=0: distinct([
-            *alignment_uniformity.circle_configs(scale, seed).values(),
-            *alignment_uniformity.sweep_configs(scale, seed).values()]),
-        "08_prediction_head": lambda scale, seed=0: distinct([
-            prediction_head_experiments.cifar_config(scale, p, seed) for p in prediction_head_experiments.CIFAR_TRAINED]),
-    }
-
-
 def measured_quick_seconds() -> dict:
     """The committed record of each chapter's execution time at the quick scale: ``{"chapters":
     {chapter: seconds}, "measured": how and when}``; empty chapters when none was recorded."""
@@ -136,6 +113,8 @@ def training_seconds(*results) -> float:
 def full_scale_epochs(chapter: str) -> dict[str, int]:
     """Epochs over all 50,000 training images per encoder that ``chapter`` trains at the full
     scale for one seed (empty for a chapter that trains no network)."""
+    from ssl_lib.experiments.plans import training_plans
+
     plan = training_plans().get(chapter)
     epochs: dict[str, int] = {}
     for config in plan("full") if plan else []:
@@ -148,7 +127,8 @@ def stored_training_minutes(chapter: str, scale: str = "medium") -> tuple[dict[i
     the device they were measured on and their training path (:func:`stored_path`); None when
     the chapter stores none."""
     from ssl_lib import experiments
-    from ssl_lib.experiments.registry import load_stored, stored_seeds
+    from ssl_lib.experiments.registry import stored_seeds
+    from ssl_lib.experiments.stored import load_stored
 
     names = [name for name in experiments.names()
              if experiments.get(name).chapter == chapter and scale in experiments.get(name).stored]
@@ -166,6 +146,8 @@ def sized_for_medium(chapter: str) -> bool:
     """Whether ``chapter`` trains other networks at the medium scale than at the quick scale (a
     chapter not yet sized for it runs its quick settings there)."""
     from ssl_lib.train import config_key
+
+    from ssl_lib.experiments.plans import training_plans
 
     plan = training_plans().get(chapter)
     return bool(plan) and {config_key(c) for c in plan("medium")} != {config_key(c) for c in plan("quick")}
@@ -294,3 +276,25 @@ def training_memory_gb(config, precision: str = "bfloat16") -> float:
     activations = small + per_image * (config.batch_size - 4)
     parameters = 3 * 4 * sum(p.numel() for p in model.parameters())
     return (activations + parameters) / 1e9
+
+
+def describe_setup(scale: str, chapter: str | None = None) -> str:
+    """What a chapter prints first: its scale, device, precision, whether stored results are
+    shown, and (given the chapter's name) what it is expected to cost at this scale. The full
+    scale without a GPU also warns, before any work starts."""
+    from ssl_lib.precision import default_precision
+    from ssl_lib.runtime import default_device, describe_device
+    from ssl_lib.scale import ENV_VAR, SCALES, STORED_ENV, stored_results_enabled
+
+    stored = "shown where fresh" if stored_results_enabled() else f"off ({STORED_ENV}=off): every result is computed"
+    lines = [f"scale: {scale} (set {ENV_VAR} to one of {', '.join(SCALES)} to choose)",
+             f"device: {describe_device()}; training precision: {default_precision(default_device())}",
+             f"stored results: {stored}"]
+    if chapter is not None:
+        gpu = default_device().type == "cuda"
+        lines.append(expected_time(chapter, scale, gpu))
+        if scale != "full" and full_scale_epochs(chapter):  # what the opt-in full scale would cost
+            lines.append(expected_time(chapter, "full", gpu=True))
+        if scale == "full" and not gpu:
+            warnings.warn(f"the full scale is meant for a GPU and this machine has none: {lines[-1]}", stacklevel=2)
+    return "\n".join(lines)

@@ -161,6 +161,19 @@ def _load_with_torchvision(split: str) -> ImageSet:
     return ImageSet(images, labels)
 
 
+def data_identity() -> str:
+    """Which CIFAR-10 the library reads: ``mirror:<sha256 prefixes of both archives>`` when
+    ``SSL_LIB_CIFAR10`` names a mirror, else ``torchvision`` (the original, downloaded)."""
+    mirror = os.environ.get(MIRROR_ENV)
+    if not mirror:
+        return "torchvision"
+    if not Path(mirror).expanduser().is_dir():
+        raise DataUnavailableError(f"{MIRROR_ENV}={mirror} is not a folder; point {MIRROR_ENV} at the CIFAR-10 "
+                                   f"mirror, or unset it to download CIFAR-10 with torchvision")
+    sums = Path(mirror).expanduser() / "SHA256SUMS"
+    return "mirror:" + ",".join(expected_sha256(sums, ARCHIVES[s])[:12] for s in ("train", "test"))
+
+
 def expected_sha256(sums: Path, filename: str) -> str:
     if not sums.is_file():
         raise DataUnavailableError(f"the mirror has no {sums.name} at {sums}; copy it with the archives")

@@ -3,12 +3,18 @@
 * :func:`extract_features`: an encoder's features of a set of images, in batches.
 * :func:`knn_accuracy`: weighted kNN (Wu et al. 2018), the protocol of lightly's benchmarks.
 * :func:`linear_probe_accuracy`: a linear classifier on frozen features (Chen et al. 2020).
+* :func:`accuracy_se`, :func:`mean_and_se`: the standard errors the claims compare by.
+* :func:`spread`, :func:`singular_values`, :func:`effective_rank`: collapse measures of a set of
+  representations (complete and dimensional collapse; chapter 08).
 """
 
 from __future__ import annotations
 
+import math
+
 from typing import Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -169,3 +175,59 @@ def linear_probe_accuracy(
     with torch.no_grad():
         predicted = classifier(x_test).argmax(dim=1).cpu()
     return (predicted == test_labels.cpu()).float().mean().item()
+
+
+def accuracy_se(accuracy: float, n: int) -> float:
+    """The binomial standard error sqrt(p (1 - p) / n) of an accuracy p measured on n test images."""
+    return math.sqrt(accuracy * (1 - accuracy) / n)
+
+
+def accuracies_with_se(knn: float, probe: float, n_test: int) -> dict[str, float]:
+    """kNN and probe accuracy on ``n_test`` test images, each with its :func:`accuracy_se`."""
+    return {"knn": knn, "knn_se": accuracy_se(knn, n_test), "probe": probe, "probe_se": accuracy_se(probe, n_test)}
+
+
+def mean_and_se(values) -> tuple[float, float]:
+    """The mean of the finite ``values`` and its standard error std / sqrt(n) (0 for one value)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if len(v) == 0:
+        raise ValueError("mean_and_se needs at least one finite value")
+    return float(v.mean()), float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else 0.0
+
+
+# Collapse measures: how spread out representations are (Chen & He 2021; chapter 08)
+
+def _check_representations(z: torch.Tensor) -> None:
+    if z.ndim != 2 or z.shape[0] < 2:
+        raise ValueError(f"representations z must have shape (n >= 2, dim), got {tuple(z.shape)}")
+    if not torch.isfinite(z).all():
+        raise ValueError("representations z contain non-finite values; check the model's outputs")
+
+
+def spread(z: torch.Tensor) -> float:
+    """The spread of the l2-normalised representations: the standard deviation over the batch,
+    averaged over coordinates and multiplied by sqrt(dim). About 1 for representations spread
+    over the sphere, 0 for complete collapse (Chen & He's collapse monitor). z: (n, dim)."""
+    _check_representations(z)
+    unit = z / z.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    return (unit.std(dim=0).mean() * math.sqrt(z.shape[1])).item()
+
+
+def singular_values(z: torch.Tensor) -> torch.Tensor:
+    """Singular values of the centred representations divided by sqrt(n), largest first (the
+    square roots of the covariance's eigenvalues). z: (n, dim); returns (min(n, dim),)."""
+    _check_representations(z)
+    z = z.double()
+    return torch.linalg.svdvals((z - z.mean(dim=0)) / math.sqrt(z.shape[0])).float()
+
+
+def effective_rank(z: torch.Tensor) -> float:
+    """Effective rank of the covariance of z (Roy & Vetterli 2007): exp of the entropy of its
+    normalised eigenvalues. Between 1 (dimensional collapse onto a line) and dim. z: (n, dim)."""
+    eig = singular_values(z).double() ** 2
+    if eig.sum() <= 0:
+        return 0.0
+    p = eig / eig.sum()
+    p = p[p > 0]
+    return math.exp(-(p * p.log()).sum().item())

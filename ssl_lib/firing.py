@@ -34,6 +34,8 @@ import torch
 from torch import nn
 from torchvision.transforms.v2.functional import rgb_to_grayscale
 
+from ssl_lib.augment import LUMA, check_images
+
 REDUCTIONS = ("mean", "max", "positions")
 
 
@@ -92,8 +94,6 @@ def layer_responses(encoder: nn.Module, images: torch.Tensor, layers: str | int 
     Returns:
         {layer name: float32 tensor of shape (N, C), or (N·H·W, C) for ``"positions"``} on the CPU.
     """
-    from ssl_lib.augment import check_images  # the one place that validates image batches
-
     if reduce not in REDUCTIONS:
         raise ValueError(f"reduce must be one of {', '.join(REDUCTIONS)}, got {reduce!r}")
     if batch_size < 1:
@@ -224,8 +224,6 @@ def color_sensitivity(encoder: nn.Module, images: torch.Tensor, layers: str | in
     Returns:
         {layer name: (C,) sensitivities}; NaN for units silent on every image and its gray version.
     """
-    from ssl_lib.augment import check_images
-
     images = check_images(images)
     color = layer_responses(encoder, images, layers, reduce, batch_size)
     gray = layer_responses(encoder, rgb_to_grayscale(images, num_output_channels=3), layers, reduce, batch_size)
@@ -324,7 +322,6 @@ def sparsity_by_layer(responses: dict[str, torch.Tensor], threshold: float = 0.5
 # ----------------------------------------------------------------------------------------------
 
 HANDMADE_UNITS = ("red-green", "blue-yellow", "vertical edge", "horizontal edge")
-_LUMA = (0.2989, 0.587, 0.114)  # the weights of torchvision's rgb_to_grayscale
 
 
 class HandmadeUnits(nn.Module):
@@ -346,7 +343,7 @@ class HandmadeUnits(nn.Module):
         weight = torch.zeros_like(conv.weight)
         weight[0, :, 1, 1] = torch.tensor([1.0, -1.0, 0.0])
         weight[1, :, 1, 1] = torch.tensor([-0.5, -0.5, 1.0])
-        luma = torch.tensor(_LUMA).view(3, 1, 1)
+        luma = torch.tensor(LUMA).view(3, 1, 1)
         gradient = torch.tensor([-1.0, 0.0, 1.0])[None, :] * torch.tensor([1.0, 2.0, 1.0])[:, None] / 4
         weight[2] = luma * gradient
         weight[3] = luma * gradient.T

@@ -19,7 +19,8 @@ loss, and find the answer in the **prediction head** E. Their toy model, as buil
   symmetrised over the two views.
 
 What follows the paper and what does not is listed in :class:`ToyConfig`. The collapse measures
-(:func:`spread`, :func:`effective_rank`, :func:`singular_values`) also serve the CIFAR-10 part.
+(spread, effective rank, singular values) are :mod:`ssl_lib.evaluate`'s; SimSiam's heads for
+CIFAR-10 are :mod:`ssl_lib.models`'s.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import torch
 from tqdm import tqdm
 
 from ssl_lib.augment import bernoulli_mask
-from ssl_lib.models import PREDICTORS, LinearPredictor, check_predictor  # noqa: F401  (SimSiam's head, in models)
+from ssl_lib.evaluate import effective_rank
 from ssl_lib.runtime import seed_everything, single_thread
 
 HEADS = ("none", "offdiag", "linear")
@@ -261,42 +262,3 @@ def time_to_learn(record: dict, neuron: int, feature: int, threshold: float = LE
         raise ValueError(f"neuron must be a 0-based index below m = {projection.shape[1]}, got {neuron!r}")
     reached = (projection[:, neuron, feature - 1].abs() >= threshold).nonzero()
     return int(torch.as_tensor(record["step"])[reached[0, 0]]) if len(reached) else None
-
-
-# ----------------------------------------------------------------------------------------------
-# Collapse measures (toy model and CIFAR-10)
-# ----------------------------------------------------------------------------------------------
-
-def _check_representations(z: torch.Tensor) -> None:
-    if z.ndim != 2 or z.shape[0] < 2:
-        raise ValueError(f"representations z must have shape (n >= 2, dim), got {tuple(z.shape)}")
-    if not torch.isfinite(z).all():
-        raise ValueError("representations z contain non-finite values; check the model's outputs")
-
-
-def spread(z: torch.Tensor) -> float:
-    """The spread of the l2-normalised representations: the standard deviation over the batch,
-    averaged over coordinates and multiplied by sqrt(dim). About 1 for representations spread
-    over the sphere, 0 for complete collapse (Chen & He's collapse monitor). z: (n, dim)."""
-    _check_representations(z)
-    unit = z / z.norm(dim=1, keepdim=True).clamp_min(1e-12)
-    return (unit.std(dim=0).mean() * math.sqrt(z.shape[1])).item()
-
-
-def singular_values(z: torch.Tensor) -> torch.Tensor:
-    """Singular values of the centred representations divided by sqrt(n), largest first (the
-    square roots of the covariance's eigenvalues). z: (n, dim); returns (min(n, dim),)."""
-    _check_representations(z)
-    z = z.double()
-    return torch.linalg.svdvals((z - z.mean(dim=0)) / math.sqrt(z.shape[0])).float()
-
-
-def effective_rank(z: torch.Tensor) -> float:
-    """Effective rank of the covariance of z (Roy & Vetterli 2007): exp of the entropy of its
-    normalised eigenvalues. Between 1 (dimensional collapse onto a line) and dim. z: (n, dim)."""
-    eig = singular_values(z).double() ** 2
-    if eig.sum() <= 0:
-        return 0.0
-    p = eig / eig.sum()
-    p = p[p > 0]
-    return math.exp(-(p * p.log()).sum().item())

@@ -106,8 +106,8 @@ def run_signature(config: engine.TrainConfig) -> dict[str, Any]:
         features = run.model.encoder(test_x[:FEATURE_IMAGES])
     signature["initial_features"] = features.flatten(1)[:, :FEATURE_VALUES].tolist()
     signature["initial_feature_norm"] = features.flatten(1).norm(dim=1).tolist()
-    knn, probe = engine.evaluate_model(run.model, bank_x, bank_y, test_x, test_y,
-                                       k=min(config.knn_k, len(bank_y)), precision="float32")
+    knn, probe, *_ = engine.evaluate_model(run.model, bank_x, bank_y, test_x, test_y,
+                                           k=min(config.knn_k, len(bank_y)), precision="float32")
     signature["initial_knn"], signature["initial_probe"] = knn, probe
     order = run.epoch_order()  # the first epoch's, drawn before any view as in train.train
     signature["first_epoch_order"] = hashlib.sha256(order.numpy().tobytes()).hexdigest()[:16]

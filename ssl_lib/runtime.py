@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import platform
-import warnings
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -63,25 +62,3 @@ def single_thread() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(threads)
-
-
-def describe_setup(scale: str, chapter: str | None = None) -> str:
-    """What a chapter prints first: its scale, device, precision, whether stored results are
-    shown, and (given the chapter's name) what it is expected to cost at this scale. The full
-    scale without a GPU also warns, before any work starts."""
-    from ssl_lib.costs import expected_time, full_scale_epochs
-    from ssl_lib.precision import default_precision
-    from ssl_lib.scale import ENV_VAR, SCALES, STORED_ENV, stored_results_enabled
-
-    stored = "shown where fresh" if stored_results_enabled() else f"off ({STORED_ENV}=off): every result is computed"
-    lines = [f"scale: {scale} (set {ENV_VAR} to one of {', '.join(SCALES)} to choose)",
-             f"device: {describe_device()}; training precision: {default_precision(default_device())}",
-             f"stored results: {stored}"]
-    if chapter is not None:
-        gpu = default_device().type == "cuda"
-        lines.append(expected_time(chapter, scale, gpu))
-        if scale != "full" and full_scale_epochs(chapter):  # what the opt-in full scale would cost
-            lines.append(expected_time(chapter, "full", gpu=True))
-        if scale == "full" and not gpu:
-            warnings.warn(f"the full scale is meant for a GPU and this machine has none: {lines[-1]}", stacklevel=2)
-    return "\n".join(lines)

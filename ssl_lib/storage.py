@@ -6,7 +6,7 @@ results) writes through :func:`atomic_write` and names its entries with the same
 
 * the **configuration**, with every derived setting resolved (the augmentation's parameters, not
   just its preset name);
-* the **data's identity** (:func:`data_identity`): the offline mirror's archive checksums, or
+* the **data's identity** (:func:`ssl_lib.data.data_identity`): the offline mirror's archive checksums, or
   torchvision's download;
 * a **code fingerprint** (:func:`code_fingerprint`) of the modules that decide the result,
   computed from their syntax trees without docstrings, so that comments and documentation
@@ -25,6 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable
+
+import numpy as np
+import torch
 
 # The modules that decide what a CIFAR-10 training run learns and how it is scored (with the
 # argument checks, which coerce a configuration's integers, and the seeding of every run).
@@ -162,24 +165,24 @@ def module_imports(name: str) -> tuple[str, ...]:
     return tuple(sorted(m for m in found if _source_path(m) is not None and m != name))
 
 
-def data_identity() -> str:
-    """Which CIFAR-10 the library reads: ``mirror:<sha256 prefixes of both archives>`` when
-    ``SSL_LIB_CIFAR10`` names a mirror, else ``torchvision`` (the original, downloaded)."""
-    from ssl_lib.data import ARCHIVES, MIRROR_ENV, expected_sha256
-
-    mirror = os.environ.get(MIRROR_ENV)
-    if not mirror:
-        return "torchvision"
-    if not Path(mirror).expanduser().is_dir():
-        from ssl_lib.data import DataUnavailableError
-
-        raise DataUnavailableError(f"{MIRROR_ENV}={mirror} is not a folder; point {MIRROR_ENV} at the CIFAR-10 "
-                                   f"mirror, or unset it to download CIFAR-10 with torchvision")
-    sums = Path(mirror).expanduser() / "SHA256SUMS"
-    return "mirror:" + ",".join(expected_sha256(sums, ARCHIVES[s])[:12] for s in ("train", "test"))
-
-
 def key_of(*parts: Any) -> str:
     """A 16-hex-digit hash of ``parts`` (JSON-serialisable values), for naming cache entries."""
     text = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def jsonable(value: Any) -> Any:
+    """Convert tensors, arrays and NumPy scalars into plain JSON values, recursively."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    raise TypeError(f"cannot store a {type(value).__name__} in an experiment's measurements")

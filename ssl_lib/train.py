@@ -30,7 +30,7 @@ import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 import torch
 from tqdm import tqdm
@@ -39,11 +39,11 @@ from ssl_lib import augment as aug
 from ssl_lib import checks
 from ssl_lib import models
 from ssl_lib import precision as prec
-from ssl_lib.data import CACHE_ENV, MIRROR_ENV, ImageSet, cache_dir, load_cifar10
+from ssl_lib.data import CACHE_ENV, MIRROR_ENV, ImageSet, cache_dir, data_identity, load_cifar10
 from ssl_lib.evaluate import extract_features, knn_accuracy, linear_probe_accuracy
 from ssl_lib.objectives import OBJECTIVES, Objective, check_options
 from ssl_lib.runtime import default_device, describe_device, seed_everything
-from ssl_lib.storage import atomic_write, check_writable, code_fingerprint, data_identity, key_of
+from ssl_lib.storage import atomic_write, check_writable, code_fingerprint, key_of
 
 OPTIMIZERS = ("sgd", "adamw")
 
@@ -239,14 +239,24 @@ def eval_images(config: TrainConfig, device: torch.device):
     return tuple(out)
 
 
+class Evaluation(NamedTuple):
+    """A network's scores on the evaluation images, with the features they were computed from."""
+
+    knn: float
+    probe: float
+    bank_features: torch.Tensor
+    test_features: torch.Tensor
+
+
 def evaluate_model(model: models.SSLModel, bank_x, bank_y, test_x, test_y, k: int = 200,
-                   precision: str | None = None) -> tuple[float, float]:
+                   precision: str | None = None) -> Evaluation:
     """kNN accuracy and linear-probe accuracy of the representation h on the test images
-    (features extracted in ``precision``, scored in float32)."""
+    (features extracted in ``precision``, scored in float32), and the features themselves, so
+    that a caller never extracts them again."""
     bank_f = extract_features(model.encoder, bank_x, precision=precision)
     test_f = extract_features(model.encoder, test_x, precision=precision)
-    return (knn_accuracy(bank_f, bank_y, test_f, test_y, k=k),
-            linear_probe_accuracy(bank_f, bank_y, test_f, test_y))
+    return Evaluation(knn_accuracy(bank_f, bank_y, test_f, test_y, k=k),
+                      linear_probe_accuracy(bank_f, bank_y, test_f, test_y), bank_f, test_f)
 
 
 @dataclass
@@ -285,6 +295,24 @@ class Run:
         return torch.randperm(len(self.images), generator=self.generator).to(self.device)
 
 
+def training_set(config: TrainConfig) -> ImageSet:
+    """The training images of ``config``: all of CIFAR-10's, or its first ``train_per_class`` per
+    class (a fixed subset, the same for every seed)."""
+    data = cifar10("train")
+    return data.subset(config.train_per_class, seed=0) if config.train_per_class else data
+
+
+def distinct_configs(configs) -> list[TrainConfig]:
+    """``configs`` without repeats (the same run, by :func:`config_key`), in order."""
+    return list({config_key(c): c for c in configs}.values())
+
+
+def run_times(*results: TrainResult) -> dict[str, float]:
+    """The training time of each distinct run among ``results``, by run key (a shared run once), so
+    that :mod:`ssl_lib.costs` can add up a chapter's runs without counting a shared one twice."""
+    return {r.key: r.wall_s for r in results}
+
+
 def setup(config: TrainConfig, device: torch.device | str | None = None, precision: str | None = None) -> Run:
     """A freshly initialised run of ``config``: model, training images, optimiser, generator."""
     device = torch.device(device) if device is not None else default_device()
@@ -292,9 +320,7 @@ def setup(config: TrainConfig, device: torch.device | str | None = None, precisi
     generator = seed_everything(config.seed)
     layout = prec.memory_format(precision, device)
     model = build_model(config).to(device).to(memory_format=layout)
-    data = cifar10("train")
-    data = data.subset(config.train_per_class, seed=0) if config.train_per_class else data
-    images, labels = data.tensors(device)
+    images, labels = training_set(config).tensors(device)
     peak_lr = config.lr * config.batch_size / 256
     if config.optimizer == "sgd":
         optimizer = torch.optim.SGD(model.parameters(), lr=peak_lr, momentum=config.momentum,
@@ -410,7 +436,7 @@ def _train(config: TrainConfig, device: torch.device | str | None, store: bool, 
 
     def evaluate(epoch: int) -> None:
         run.model.eval()
-        knn, probe = evaluate_model(run.model, bank_x, bank_y, test_x, test_y, config.knn_k, run.precision)
+        knn, probe, *_ = evaluate_model(run.model, bank_x, bank_y, test_x, test_y, config.knn_k, run.precision)
         history["epoch"].append(epoch), history["knn"].append(knn), history["probe"].append(probe)
 
     if start_epoch == 0 and config.eval_every:

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from ssl_lib import experiments
+from ssl_lib import models
 from ssl_lib import prediction_head as ph
 from ssl_lib.experiments import prediction_head as exp
 
@@ -92,7 +93,7 @@ def test_acceleration_compares_the_v2_neuron_across_runs():
 
 @pytest.mark.slow
 @pytest.mark.needs_cifar
-@pytest.mark.parametrize("predictor", ph.PREDICTORS)
+@pytest.mark.parametrize("predictor", models.PREDICTORS)
 def test_one_step_of_each_full_scale_cifar_configuration(predictor):
     from ssl_lib import train
     config = exp.cifar_config("full", predictor, batch_size=8, bank_per_class=2, test_per_class=2,
@@ -110,11 +111,11 @@ def test_chunk_mean_and_se_over_equal_chunks():
 
 def test_head_entries_read_where_E_ended():
     from types import SimpleNamespace
-    head = ph.LinearPredictor("linear", 3)
+    head = models.LinearPredictor("linear", 3)
     with torch.no_grad():
         head.weight.copy_(torch.tensor([[0.9, 0.2, 0.0], [0.0, 1.1, -0.3], [0.0, 0.0, 1.0]]))
     entries = exp.head_entries(SimpleNamespace(extras={"predictor": head}))
     assert entries == pytest.approx({"head_diagonal_min": 0.9, "head_diagonal_max": 1.1,
                                      "head_offdiag_max": 0.3})
-    none = exp.head_entries(SimpleNamespace(extras={"predictor": ph.LinearPredictor("none", 3)}))
+    none = exp.head_entries(SimpleNamespace(extras={"predictor": models.LinearPredictor("none", 3)}))
     assert none == {"head_diagonal_min": 1.0, "head_diagonal_max": 1.0, "head_offdiag_max": 0.0}

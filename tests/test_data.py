@@ -200,3 +200,9 @@ def test_an_unusable_cache_folder_is_named_before_decoding(tmp_path, cache, monk
     monkeypatch.setenv(data.CACHE_ENV, str(tmp_path / "a_file"))
     with pytest.raises(NotADirectoryError, match="SSL_LIB_CACHE=.*a_file is a file, not a folder"):
         load_cifar10("test", mirror=tmp_path / "mirror")
+
+
+def test_a_missing_mirror_folder_is_named_as_such(monkeypatch, tmp_path):
+    monkeypatch.setenv("SSL_LIB_CIFAR10", str(tmp_path / "no_such_mirror"))
+    with pytest.raises(RuntimeError, match="SSL_LIB_CIFAR10=.*no_such_mirror is not a folder"):
+        data.data_identity()

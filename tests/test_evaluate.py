@@ -6,6 +6,7 @@ import math
 import pytest
 import torch
 
+from ssl_lib import evaluate
 from ssl_lib.evaluate import knn_accuracy, linear_probe_accuracy
 
 
@@ -34,3 +35,21 @@ def test_knn_refuses_features_that_are_not_finite():
         knn_accuracy(train_x, train_y, torch.full_like(test_x, math.nan), test_y)
     with pytest.raises(ValueError, match="train_features must be \\(N, D\\)"):
         knn_accuracy(train_x[:, 0], train_y, test_x, test_y)
+
+
+def test_collapse_measures_on_known_representations():
+    g = torch.Generator().manual_seed(0)
+    spread_out = torch.randn(4000, 8, generator=g)
+    line = torch.randn(4000, 1, generator=g) * torch.ones(1, 8)
+    assert abs(evaluate.effective_rank(spread_out) - 8) < 0.1
+    assert abs(evaluate.effective_rank(line) - 1) < 1e-6
+    assert evaluate.spread(torch.ones(100, 8)) < 1e-6 and evaluate.spread(spread_out) > 0.9
+    values = evaluate.singular_values(spread_out)
+    assert values.shape == (8,) and (values[:-1] >= values[1:]).all()
+
+
+def test_collapse_measures_reject_bad_input():
+    with pytest.raises(ValueError, match="shape"):
+        evaluate.effective_rank(torch.randn(10))
+    with pytest.raises(ValueError, match="non-finite"):
+        evaluate.spread(torch.tensor([[1.0, float("nan")], [0.0, 1.0]]))

@@ -12,6 +12,9 @@ from ssl_lib import augment, replay
 from ssl_lib import train as engine
 from ssl_lib.__main__ import main
 from ssl_lib.experiments import freshness, registry
+from ssl_lib.experiments.experiment_result import load
+from ssl_lib.experiments.stored import load_stored
+from ssl_lib.storage import jsonable
 
 NAME, SEED = "simclr_training", 0  # one training run, a light analysis: the cheapest full replay
 
@@ -60,7 +63,7 @@ def test_untrained_runs_stand_in_for_training_and_restore_it():
 
 def test_every_stored_result_is_signed():
     for path in sorted(registry.STORED_DIR.glob("*/*.json")):
-        result = registry.load(path)
+        result = load(path)
         assert result.signature and result.signature["data"], f"{path} has no signature: run `{freshness.sign_command(result.name, path.parent.name, result.provenance['seed'])}`"
         for run in result.signature["runs"]:
             assert (freshness.runs_dir(path.parent.name) / f"{run}.json").is_file(), f"{path}: run {run} has no record"
@@ -72,11 +75,11 @@ def changed_code(monkeypatch):
     replay is computed afresh (the replay cache keys on source text, which a patch leaves alone)."""
     monkeypatch.setattr(registry, "experiment_fingerprint", lambda name: "0" * 16)
     monkeypatch.setattr(freshness, "code_fingerprint", lambda: "1" * 16)
-    monkeypatch.setattr(freshness, "_cached", lambda label, compute: json.loads(json.dumps(registry.jsonable(compute()))))
+    monkeypatch.setattr(freshness, "_cached", lambda label, compute: json.loads(json.dumps(jsonable(compute()))))
 
 
 def stored():
-    return registry.load_stored(NAME, "medium", SEED)
+    return load_stored(NAME, "medium", SEED)
 
 
 @pytest.mark.slow

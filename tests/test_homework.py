@@ -126,7 +126,7 @@ def test_no_reference_is_a_public_library_function():
 
 def _mirrors():
     """(check name, the library function that computes the same thing, adapted to the check's inputs)."""
-    from ssl_lib import firing, hypersphere, linear_theory, losses, one_layer, prediction_head, sparse_coding
+    from ssl_lib import evaluate, firing, hypersphere, linear_theory, losses, one_layer, sparse_coding
 
     def hoyer(k, n):
         responses = torch.zeros(n, 1, dtype=torch.float64)
@@ -151,7 +151,7 @@ def _mirrors():
         "subspace_error": linear_theory.subspace_error,
         "hoyer_of_k_of_n": hoyer,
         "collapsed_encoder_terms": collapsed,
-        "effective_rank": prediction_head.effective_rank,
+        "effective_rank": evaluate.effective_rank,
     }
 
 

@@ -64,3 +64,18 @@ def test_an_encoder_refuses_raw_uint8_images(encoder):
     images = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
     with pytest.raises(TypeError, match=r"float\(\) / 255"):
         models.build_encoder(encoder)(images)
+
+
+def test_predictor_variants_and_learning_rate_ratio():
+    z = torch.randn(5, 3)
+    for variant in ("none", "identity", "offdiag", "linear"):
+        torch.testing.assert_close(models.LinearPredictor(variant, 3)(z), z)  # all start at the identity
+    head = models.LinearPredictor("offdiag", 3, lr_ratio=0.1)
+    head(z).sum().backward()
+    full = models.LinearPredictor("offdiag", 3)
+    full(z).sum().backward()
+    torch.testing.assert_close(head.weight.grad, 0.1 * full.weight.grad)
+    head.weight.data.fill_(0.5)
+    assert torch.diag(head.matrix()).eq(1).all()  # the diagonal stays fixed at 1
+    with pytest.raises(ValueError, match="valid variants: none, identity, offdiag, linear"):
+        models.LinearPredictor("mlp", 3)

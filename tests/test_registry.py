@@ -136,3 +136,9 @@ def test_an_experiment_that_never_reads_cifar_runs_with_a_missing_mirror(monkeyp
     monkeypatch.setenv("SSL_LIB_CIFAR10", str(tmp_path / "no_such_mirror"))
     result = experiments.run("nt_xent_toy", scale="quick", seed=0)
     assert result.provenance["data"] == "unavailable" and result.claims
+
+
+def test_relation_says_where_a_value_stands_as_greater_claim_decides():
+    assert experiments.relation(0.60, 0.01, 0.50, 0.01) == "above"
+    assert experiments.relation(0.40, 0.01, 0.50, 0.01) == "below"
+    assert experiments.relation(0.51, 0.01, 0.50, 0.01) == "within the noise of"

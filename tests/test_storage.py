@@ -52,9 +52,3 @@ def test_a_cache_that_fails_after_the_work_warns_and_returns_the_result(tmp_path
     with pytest.warns(UserWarning, match="could not cache nt_xent_toy.*SSL_LIB_CACHE"):
         result = experiments.cached_run("nt_xent_toy", scale="quick", seed=0)
     assert result.claims
-
-
-def test_a_missing_mirror_folder_is_named_as_such(monkeypatch, tmp_path):
-    monkeypatch.setenv("SSL_LIB_CIFAR10", str(tmp_path / "no_such_mirror"))
-    with pytest.raises(RuntimeError, match="SSL_LIB_CIFAR10=.*no_such_mirror is not a folder"):
-        storage.data_identity()

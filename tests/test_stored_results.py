@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from ssl_lib import experiments
-from ssl_lib.experiments import freshness, registry
+from ssl_lib.experiments import claims, freshness, registry
+from ssl_lib.experiments import stored as stored_results
 
 STORED = sorted(registry.STORED_DIR.glob("*/*.json"))
 
@@ -96,8 +97,8 @@ def test_stored_results_can_be_switched_off(stored_dir, toy_is_stored, monkeypat
 def test_a_larger_scale_is_not_replaced_by_a_smaller_stored_one(stored_dir, toy_is_stored, monkeypatch):
     experiments.store("nt_xent_toy", "medium", 0)
     monkeypatch.setattr(registry, "cached_run", lambda name, scale, seed: ("computed", scale))
-    assert registry.result("nt_xent_toy", seed=0, scale="full") == ("computed", "full")
-    assert registry.result("nt_xent_toy", seed=0, scale="medium").provenance["scale"] == "medium"
+    assert stored_results.result("nt_xent_toy", seed=0, scale="full") == ("computed", "full")
+    assert stored_results.result("nt_xent_toy", seed=0, scale="medium").provenance["scale"] == "medium"
 
 
 @pytest.mark.slow
@@ -163,10 +164,10 @@ def test_provenance_line_describes_mixed_origins_one_by_one(stored_dir, toy_is_s
 def test_claims_are_recomputed_from_the_stored_measurements(monkeypatch):
     """A stored result's claims are decided when it is shown, by today's rules: with a margin no
     difference can pass, every comparison of two measurements becomes undecided, no re-store."""
-    monkeypatch.setattr(registry, "MARGIN_SE", 1e9)
+    monkeypatch.setattr(claims, "MARGIN_SE", 1e9)
     compared = 0
     for name in ("simclr_augmentations", "prediction_head_cifar", "decoupling_augmentations"):
-        shown = registry.load_stored(name, "medium", 0)
+        shown = stored_results.load_stored(name, "medium", 0)
         for c in shown.claims:
             if "difference_se" in c.evidence and c.evidence["difference_se"] > 0:
                 assert c.verdict == "undecided", f"{name}: {c.id} was not recomputed"
@@ -180,7 +181,7 @@ def test_a_stored_result_is_checked_against_its_name_and_seed(stored_dir, toy_is
     data = json.loads((Path(registry.__file__).parents[1] / "results" / "medium" / "simclr_training-seed0.json").read_text())
     path.write_text(json.dumps(data))
     with pytest.raises(ValueError, match="holds the result of simclr_training at scale medium, seed 0, not of nt_xent_toy"):
-        registry.load_stored("nt_xent_toy", "medium", 3)
+        stored_results.load_stored("nt_xent_toy", "medium", 3)
 
 
 def test_seeds_are_integers_and_scales_are_never_judged_together(stored_dir, toy_is_stored):

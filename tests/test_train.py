@@ -10,6 +10,7 @@ from torch import nn
 
 from ssl_lib import train as engine
 from ssl_lib import augment, storage
+from ssl_lib.evaluate import knn_accuracy
 from ssl_lib.objectives import register_objective, simclr_loss
 from ssl_lib.train import TrainConfig, config_key, cosine_lr, run_dir, setup, train, train_step
 
@@ -277,3 +278,13 @@ def test_a_lock_left_by_a_dead_process_does_not_block(tmp_path):
     (tmp_path / "lock").write_text("12345")  # a lock file whose owner is gone holds no lock
     with engine.run_lock(tmp_path):
         pass
+
+
+def test_evaluate_model_returns_the_features_it_scored():
+    model = engine.build_model(engine.TrainConfig(encoder="convnet", encoder_kwargs={"width": 4}, proj_dim=8)).eval()
+    g = torch.Generator().manual_seed(0)
+    bank_x, test_x = torch.rand(40, 3, 16, 16, generator=g), torch.rand(10, 3, 16, 16, generator=g)
+    bank_y, test_y = torch.arange(40) % 4, torch.arange(10) % 4
+    scores = engine.evaluate_model(model, bank_x, bank_y, test_x, test_y, k=5, precision="float32")
+    assert scores.bank_features.shape == (40, 32) and scores.test_features.shape == (10, 32)
+    assert scores.knn == knn_accuracy(scores.bank_features, bank_y, scores.test_features, test_y, k=5)

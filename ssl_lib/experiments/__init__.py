@@ -1,25 +1,10 @@
 """The registry of the book's experiments; importing it registers every experiment."""
 
-from ssl_lib.experiments.registry import (
-    Claim,
-    Experiment,
-    ExperimentResult,
-    SeedVerdicts,
-    cached_run,
-    claim,
-    experiment,
-    get,
-    greater_claim,
-    load,
-    majority_claim,
-    names,
-    provenance_line,
-    result,
-    results,
-    run,
-    save,
-    store,
-)
+from ssl_lib.experiments.claims import Claim, SeedVerdicts, claim, greater_claim, majority_claim, relation
+from ssl_lib.experiments.experiment_result import ExperimentResult, load, save
+from ssl_lib.experiments.provenance import provenance_line
+from ssl_lib.experiments.registry import Experiment, cached_run, experiment, get, names, run
+from ssl_lib.experiments.stored import result, results, store
 
 # Each module below registers the experiments of one chapter.
 from ssl_lib.experiments import pipeline  # noqa: E402,F401
@@ -33,5 +18,6 @@ from ssl_lib.experiments import feature_decoupling_cifar  # noqa: E402,F401
 
 __all__ = [
     "Claim", "Experiment", "ExperimentResult", "SeedVerdicts", "cached_run", "claim", "experiment", "get",
-    "greater_claim", "load", "majority_claim", "names", "provenance_line", "result", "results", "run", "save", "store",
+    "greater_claim", "load", "majority_claim", "names", "provenance_line", "relation", "result", "results", "run",
+    "save", "store",
 ]

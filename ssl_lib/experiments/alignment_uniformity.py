@@ -24,14 +24,14 @@ from scipy import stats
 
 from ssl_lib import augment as aug
 from ssl_lib import hypersphere as hs
-from ssl_lib.evaluate import extract_features, knn_accuracy, linear_probe_accuracy
-from ssl_lib.experiments.registry import Claim, claim, experiment, greater_claim
-from ssl_lib.experiments.simclr import _run_times, accuracy_se
+from ssl_lib.evaluate import accuracy_se, extract_features, knn_accuracy, linear_probe_accuracy
+from ssl_lib.experiments.claims import Claim, claim, greater_claim
+from ssl_lib.experiments.registry import experiment
 from ssl_lib.losses import align_loss, uniform_loss
 from ssl_lib.runtime import seed_everything
 from ssl_lib.objectives import align_uniform_options
 from ssl_lib.scale import by_scale
-from ssl_lib.train import TrainConfig, build_model, eval_images, evaluation_set, train
+from ssl_lib.train import TrainConfig, build_model, eval_images, evaluation_set, run_times, train
 
 CHAPTER = "07_alignment_uniformity"
 
@@ -240,7 +240,7 @@ def circle_features(scale: str, seed: int):
     base = configs["contrastive"]
     models["random"] = build_model(base).to(device).eval()
     _, _, test_x, test_y = eval_images(base, device)
-    m = {"labels": test_y.cpu().tolist(), "runs": _run_times(*trained)}
+    m = {"labels": test_y.cpu().tolist(), "runs": run_times(*trained)}
     for name, model in models.items():
         features = sphere_features(model, test_x)
         m[name] = {"angles": hs.circle_angles(features).cpu().tolist(),
@@ -336,7 +336,7 @@ def align_uniform_sweep(scale: str, seed: int):
     largest = max(weighted, key=ratio.get)
     alive_probes = [runs[k]["probe"] for k in alive]
     collapsed_ratios = sorted(ratio[k] for k in weighted if k not in alive)
-    return {"encoders": runs, "runs": _run_times(*trained), "names": names,
+    return {"encoders": runs, "runs": run_times(*trained), "names": names,
             "collapse_threshold": threshold, "proj_dim": dim,
             "not_collapsed": alive, "largest_align_weight": largest, "weight_ratio": ratio,
             "smallest_collapsed_ratio": collapsed_ratios[0] if collapsed_ratios else None,

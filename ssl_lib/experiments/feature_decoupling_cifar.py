@@ -34,12 +34,12 @@ from sklearn.metrics import silhouette_score
 
 from ssl_lib import augment as aug
 from ssl_lib import firing
-from ssl_lib.evaluate import extract_features
-from ssl_lib.experiments.registry import Claim, claim, experiment, greater_claim
-from ssl_lib.experiments.simclr import _run_times, accuracy_se  # chapter 02's, defined once
+from ssl_lib.evaluate import accuracies_with_se, extract_features, mean_and_se
+from ssl_lib.experiments.claims import Claim, claim, greater_claim
+from ssl_lib.experiments.registry import experiment
 from ssl_lib.scale import by_scale
 from ssl_lib.train import (TrainConfig, TrainResult, build_model, eval_images, evaluate_model, evaluation_set,
-                           train)
+                           run_times, train)
 
 CHAPTER = "06_feature_decoupling_cifar"
 AUGMENTATION_SETS = ("none", "crop", "crop_flip", "crop_color", "simclr")  # weakest to strongest
@@ -112,15 +112,6 @@ def _test_set(result: TrainResult):
     return test_x, test_y.cpu()
 
 
-def mean_and_se(values) -> tuple[float, float]:
-    """The mean of the finite ``values`` and its standard error std / sqrt(n) (0 for one value)."""
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v)]
-    if len(v) == 0:
-        raise ValueError("mean_and_se needs at least one finite value")
-    return float(v.mean()), float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else 0.0
-
-
 def every_layer_claim(id: str, statement: str, larger: dict[str, tuple[str, list]],
                       smaller: dict[str, tuple[str, list]]) -> Claim:
     """The claim that, in every layer, the mean of ``larger``'s per-unit values exceeds that of
@@ -144,7 +135,7 @@ def every_layer_claim(id: str, statement: str, larger: dict[str, tuple[str, list
 
 def _runs(*results: TrainResult) -> dict:
     """The training time of every run the experiment used, by run key, and their total."""
-    runs = _run_times(*results)
+    runs = run_times(*results)
     return {"runs": runs, "train_s": sum(runs.values())}
 
 
@@ -178,7 +169,7 @@ def decoupling_supervised_vs_contrastive(scale: str, seed: int):
         top_units = firing.class_selectivity(top, test_y).nan_to_num(-1.0).argsort(descending=True)[:5]
         means = {layer: mean_and_se(v) for layer, v in selectivity.items()}
         m[kind] = {
-            **_accuracies(result.final_knn, result.final_probe, len(test_y)),
+            **accuracies_with_se(result.final_knn, result.final_probe, len(test_y)),
             "mean_selectivity": {layer: mean for layer, (mean, _) in means.items()},
             "mean_selectivity_se": {layer: se for layer, (_, se) in means.items()},
             "top_units_conv5": top_units.tolist(),
@@ -256,7 +247,7 @@ def decoupling_augmentations(scale: str, seed: int):
         features = extract_features(result.model.encoder, test_x).cpu()
         keep = _per_class(test_y, tsne_per_class, seed)
         embedding = tsne_embedding(features[keep], seed=seed)
-        m[name] = {**_accuracies(result.final_knn, result.final_probe, len(test_y)),
+        m[name] = {**accuracies_with_se(result.final_knn, result.final_probe, len(test_y)),
                    **_separation(features, test_y, seed),
                    "silhouette_tsne": class_separation(embedding, test_y[keep]),
                    "tsne": embedding.round(3).tolist(), "tsne_labels": test_y[keep].tolist(),
@@ -265,15 +256,10 @@ def decoupling_augmentations(scale: str, seed: int):
     device = next(reference.model.parameters()).device
     untrained = build_model(reference.config).to(device).eval()  # the same network, seed and evaluation
     bank_x, bank_y, test_x, test_y = eval_images(reference.config, device)
-    knn, probe = evaluate_model(untrained, bank_x, bank_y, test_x, test_y, reference.config.knn_k,
-                                reference.precision)
-    m["random init"] = {**_accuracies(knn, probe, len(test_y)),
-                        **_separation(extract_features(untrained.encoder, test_x).cpu(), test_y.cpu(), seed)}
+    scores = evaluate_model(untrained, bank_x, bank_y, test_x, test_y, reference.config.knn_k, reference.precision)
+    m["random init"] = {**accuracies_with_se(scores.knn, scores.probe, len(test_y)),
+                        **_separation(scores.test_features.cpu(), test_y.cpu(), seed)}
     return m
-
-
-def _accuracies(knn: float, probe: float, n_test: int) -> dict[str, float]:
-    return {"knn": knn, "knn_se": accuracy_se(knn, n_test), "probe": probe, "probe_se": accuracy_se(probe, n_test)}
 
 
 def _separation(features: torch.Tensor, labels: torch.Tensor, seed: int) -> dict[str, float]:

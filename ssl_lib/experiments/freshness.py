@@ -30,9 +30,11 @@ from typing import Any
 import torch
 
 from ssl_lib import replay
-from ssl_lib.data import cache_dir
+from ssl_lib.data import cache_dir, data_identity
 from ssl_lib.experiments import registry
-from ssl_lib.storage import code_fingerprint, data_identity, key_of, write_json
+from ssl_lib.experiments.experiment_result import ExperimentResult
+from ssl_lib.experiments.plans import training_plans
+from ssl_lib.storage import code_fingerprint, jsonable, key_of, write_json
 from ssl_lib.train import TrainConfig, config_key, run_dir
 
 
@@ -62,13 +64,11 @@ def sign_command(name: str, scale: str, seed: int) -> str:
 
 def planned_runs(chapter: str, scale: str, seed: int) -> list[TrainConfig]:
     """The distinct training runs ``chapter`` trains at ``scale`` and ``seed`` with today's code."""
-    from ssl_lib.costs import training_plans
-
     plan = training_plans().get(chapter)
     return plan(scale, seed) if plan else []
 
 
-def runs_of(result: registry.ExperimentResult) -> list[TrainConfig]:
+def runs_of(result: ExperimentResult) -> list[TrainConfig]:
     """The configurations of the training runs a result read (``measurements["runs"]``: run key ->
     seconds), found among its chapter's planned runs; only while today's code made it (the keys
     hash the engine's source text)."""
@@ -83,7 +83,7 @@ def runs_of(result: registry.ExperimentResult) -> list[TrainConfig]:
     return [planned[k] for k in keys]
 
 
-def sign(result: registry.ExperimentResult) -> dict[str, Any]:
+def sign(result: ExperimentResult) -> dict[str, Any]:
     """The signature of ``result``, made with today's code, which must be the code that computed it
     (same fingerprint); writes the record of each training run it read (:func:`runs_dir`)."""
     p = result.provenance
@@ -107,7 +107,7 @@ def record_digest(record: dict[str, Any]) -> str:
     return key_of(record["config"], record["signature"])
 
 
-def vouch(result: registry.ExperimentResult) -> Freshness:
+def vouch(result: ExperimentResult) -> Freshness:
     """Record in ``result``'s signature that today's code, whose source text differs from the one
     that computed it, replays it (``replayed_by``: experiment fingerprints), so that this text is
     fresh without a replay from now on; the signature itself is unchanged (no drift across many
@@ -141,7 +141,7 @@ def _signed_with() -> dict[str, Any]:
 # Checking
 # ----------------------------------------------------------------------------------------------
 
-def check(result: registry.ExperimentResult) -> Freshness:
+def check(result: ExperimentResult) -> Freshness:
     """Whether the stored ``result`` is fresh (module docstring); never raises on a bad signature."""
     p = result.provenance
     name, scale, seed = result.name, p.get("scale"), p.get("seed")
@@ -229,7 +229,7 @@ def _cached(label: str, compute) -> Any:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         pass
-    value = json.loads(json.dumps(registry.jsonable(compute())))  # as stored: plain JSON values
+    value = json.loads(json.dumps(jsonable(compute())))  # as stored: plain JSON values
     try:
         write_json(path, value)
     except OSError as error:

@@ -15,7 +15,8 @@ import torch
 from tqdm import tqdm
 
 from ssl_lib import linear_theory as lt
-from ssl_lib.experiments.registry import claim, experiment
+from ssl_lib.experiments.claims import claim
+from ssl_lib.experiments.registry import experiment
 from ssl_lib.runtime import seed_everything, single_thread
 from ssl_lib.scale import by_scale
 

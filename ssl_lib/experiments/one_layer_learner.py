@@ -14,7 +14,8 @@ from __future__ import annotations
 import torch
 
 from ssl_lib import one_layer, sparse_coding
-from ssl_lib.experiments.registry import claim, experiment
+from ssl_lib.experiments.claims import claim
+from ssl_lib.experiments.registry import experiment
 from ssl_lib.experiments.sparse_coding import data_model
 from ssl_lib.runtime import default_device, seed_everything
 from ssl_lib.scale import by_scale

@@ -11,7 +11,8 @@ from __future__ import annotations
 import torch
 
 from ssl_lib.evaluate import knn_accuracy
-from ssl_lib.experiments.registry import claim, experiment
+from ssl_lib.experiments.claims import claim
+from ssl_lib.experiments.registry import experiment
 from ssl_lib.losses import info_nce
 from ssl_lib.runtime import seed_everything
 from ssl_lib.scale import by_scale

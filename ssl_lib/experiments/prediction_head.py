@@ -25,10 +25,10 @@ from tqdm import tqdm
 from ssl_lib import augment as aug
 from ssl_lib import prediction_head as ph
 from ssl_lib import train
-from ssl_lib.evaluate import extract_features, knn_accuracy, linear_probe_accuracy
-from ssl_lib.experiments.registry import (MARGIN_SE, Claim, claim, experiment, greater_claim,
-                                          majority_claim, mean_and_se)
-from ssl_lib.experiments.simclr import _run_times, accuracy_se
+from ssl_lib.evaluate import accuracy_se, effective_rank, extract_features, mean_and_se, singular_values, spread
+from ssl_lib.experiments.claims import MARGIN_SE, Claim, claim, greater_claim, majority_claim
+from ssl_lib.experiments.registry import experiment
+from ssl_lib.models import check_predictor
 from ssl_lib.objectives import OBJECTIVES
 from ssl_lib.runtime import default_device
 from ssl_lib.scale import by_scale
@@ -281,7 +281,7 @@ MEDIUM_EPOCHS = 3
 
 def cifar_config(scale: str, predictor: str, seed: int = 0, head_lr_ratio: float = 0.5,
                  **overrides) -> train.TrainConfig:
-    """SimSiam with the head ``predictor`` (one of :data:`ssl_lib.prediction_head.PREDICTORS`).
+    """SimSiam with the head ``predictor`` (one of :data:`ssl_lib.models.PREDICTORS`).
 
     Quick: a width-8 convnet, 16x16 crops, 400 training images, 3 epochs. Medium (two CPU
     cores): the small ConvNet (width 32, h of 256 dimensions) with the MLP projection to 128
@@ -292,7 +292,7 @@ def cifar_config(scale: str, predictor: str, seed: int = 0, head_lr_ratio: float
     The head's learning rate is ``head_lr_ratio`` times the encoder's: half by default, as in
     the toy (the paper's eta_E < eta).
     """
-    ph.check_predictor(predictor, head_lr_ratio)
+    check_predictor(predictor, head_lr_ratio)
     sizes = by_scale(
         scale,
         quick=dict(encoder="convnet", encoder_kwargs={"width": 8}, proj_dim=64, epochs=3,
@@ -319,22 +319,22 @@ CHUNKS = 10
 
 def chunk_mean_and_se(z: torch.Tensor, measure) -> tuple[float, float]:
     """The mean of ``measure`` (a function of an (n, d) batch, such as
-    :func:`ssl_lib.prediction_head.effective_rank`) over CHUNKS equal chunks of the rows of z,
+    :func:`ssl_lib.evaluate.effective_rank`) over CHUNKS equal chunks of the rows of z,
     with its standard error over the chunks."""
     return mean_and_se([measure(chunk) for chunk in z.chunk(CHUNKS)])
 
 
 def representation_stats(h: torch.Tensor, knn: float, probe: float | None = None) -> dict:
     """The collapse measures of the test representations h = f(x), (n, d): the spread, the
-    effective rank (:func:`ssl_lib.prediction_head.effective_rank`) over all of them and its mean
+    effective rank (:func:`ssl_lib.evaluate.effective_rank`) over all of them and its mean
     with the standard error over CHUNKS equal chunks, the singular values; with the kNN
     accuracy ``knn`` and its binomial standard error over the n test images, and the linear
     probe's accuracy ``probe``."""
     h = h.float().cpu()
-    rank_mean, rank_se = chunk_mean_and_se(h, ph.effective_rank)
-    return {"knn": knn, "knn_se": accuracy_se(knn, len(h)), "probe": probe, "spread": ph.spread(h),
-            "effective_rank": ph.effective_rank(h), "chunk_rank": rank_mean, "chunk_rank_se": rank_se,
-            "singular_values": ph.singular_values(h), "dim": h.shape[1], "n_test": len(h)}
+    rank_mean, rank_se = chunk_mean_and_se(h, effective_rank)
+    return {"knn": knn, "knn_se": accuracy_se(knn, len(h)), "probe": probe, "spread": spread(h),
+            "effective_rank": effective_rank(h), "chunk_rank": rank_mean, "chunk_rank_se": rank_se,
+            "singular_values": singular_values(h), "dim": h.shape[1], "n_test": len(h)}
 
 
 def random_init_stats(config: train.TrainConfig, bank_x, bank_y, test_x, test_y) -> dict:
@@ -342,20 +342,19 @@ def random_init_stats(config: train.TrainConfig, bank_x, bank_y, test_x, test_y)
     weights its training run starts from), with its kNN and linear-probe accuracies on the
     evaluation images (:func:`ssl_lib.train.eval_images` of ``config``)."""
     model = train.build_model(config).to(test_x.device).eval()
-    bank_h, test_h = extract_features(model.encoder, bank_x), extract_features(model.encoder, test_x)
-    knn = knn_accuracy(bank_h, bank_y, test_h, test_y, k=config.knn_k)
-    return {**representation_stats(test_h, knn, linear_probe_accuracy(bank_h, bank_y, test_h, test_y)),
-            **output_spread(model, test_h)}
+    scores = train.evaluate_model(model, bank_x, bank_y, test_x, test_y, k=config.knn_k)
+    return {**representation_stats(scores.test_features, scores.knn, scores.probe),
+            **output_spread(model, scores.test_features)}
 
 
 def output_spread(model: torch.nn.Module, h: torch.Tensor) -> dict:
-    """The spread (:func:`ssl_lib.prediction_head.spread`) of the projection z = g(h) that
+    """The spread (:func:`ssl_lib.evaluate.spread`) of the projection z = g(h) that
     SimSiam compares, the output on which Chen & He watch collapse (``model`` in eval mode): over
     all test images (``spread_z``) and its mean with the standard error over CHUNKS chunks."""
     with torch.no_grad():
         z = model.head(h).float().cpu()
-    mean, se = chunk_mean_and_se(z, ph.spread)
-    return {"spread_z": ph.spread(z), "chunk_spread_z": mean, "chunk_spread_z_se": se}
+    mean, se = chunk_mean_and_se(z, spread)
+    return {"spread_z": spread(z), "chunk_spread_z": mean, "chunk_spread_z_se": se}
 
 
 def head_entries(model: torch.nn.Module) -> dict:
@@ -471,4 +470,4 @@ def prediction_head_cifar(scale: str, seed: int):
     identity = identity_first_step(configs["none"])
     return {"stats": stats, "identity": identity, "scale": scale,
             "precision": {p: r.precision for p, r in results.items()},
-            "runs": _run_times(*results.values())}
+            "runs": train.run_times(*results.values())}

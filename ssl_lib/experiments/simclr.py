@@ -12,13 +12,14 @@ ablations share the training run of ``simclr_training`` as their baseline.
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
-from ssl_lib.evaluate import extract_features, linear_probe_accuracy
-from ssl_lib.experiments.registry import Claim, claim, experiment, greater_claim
+from ssl_lib.evaluate import accuracies_with_se, accuracy_se, extract_features, linear_probe_accuracy
+from ssl_lib.experiments.claims import Claim, claim, greater_claim
+from ssl_lib.experiments.registry import experiment
 from ssl_lib.scale import by_scale
-from ssl_lib.train import TrainConfig, TrainResult, cifar10, config_key, eval_images, evaluation_set, train
+from ssl_lib.train import (TrainConfig, TrainResult, distinct_configs, eval_images, evaluation_set, run_times, train,
+                           training_set)
 
 CHAPTER = "02_simclr"
 
@@ -77,11 +78,6 @@ def _history(result: TrainResult) -> dict:
             "probe_se": [accuracy_se(a, n_test) for a in h["probe"]]}
 
 
-def accuracy_se(accuracy: float, n: int) -> float:
-    """The binomial standard error sqrt(p (1 - p) / n) of an accuracy p measured on n test images."""
-    return math.sqrt(accuracy * (1 - accuracy) / n)
-
-
 def simclr_training_claims(m: dict, scale: str) -> list[Claim]:
     """The claims of :func:`simclr_training`, decided from its measurements."""
     knn0, probe0 = m["knn"][0], m["probe"][0]
@@ -105,28 +101,16 @@ def simclr_training_claims(m: dict, scale: str) -> list[Claim]:
 def simclr_training(scale: str, seed: int):
     """SimCLR training on CIFAR-10: kNN and linear-probe accuracy of h against epochs."""
     result = train(simclr_config(scale, seed))
-    return {**_history(result), "runs": _run_times(result)}
+    return {**_history(result), "runs": run_times(result)}
 
 
 def _final(result: TrainResult) -> dict:
     """A run's final kNN and probe accuracy with their standard errors, its steps and its time."""
     n_test = len(evaluation_set(result.config, "test"))
     knn, probe = result.final_knn, result.final_probe
-    return {"knn": knn, "knn_se": accuracy_se(knn, n_test), "probe": probe, "probe_se": accuracy_se(probe, n_test),
-            "epochs": result.config.epochs, "batch_size": result.config.batch_size,
-            "steps": result.config.epochs * (_training_images(result.config) // result.config.batch_size),
+    return {**accuracies_with_se(knn, probe, n_test), "epochs": result.config.epochs, "batch_size": result.config.batch_size,
+            "steps": result.config.epochs * (len(training_set(result.config)) // result.config.batch_size),
             "train_s": result.wall_s, "from_cache": result.from_cache}
-
-
-def _training_images(config: TrainConfig) -> int:
-    """How many images one epoch of ``config`` trains on."""
-    return 10 * config.train_per_class if config.train_per_class else len(cifar10("train"))
-
-
-def _run_times(*results: TrainResult) -> dict[str, float]:
-    """The training time of each distinct run among ``results``, by run key (a shared run once), so
-    that :mod:`ssl_lib.costs` can add up a chapter's runs without counting a shared one twice."""
-    return {r.key: r.wall_s for r in results}
 
 
 def _knn(final: dict, name: str) -> tuple[str, float, float]:
@@ -167,7 +151,7 @@ def simclr_augmentations(scale: str, seed: int):
     """Composition of augmentations: crop with colour distortion beats either alone."""
     runs = {name: train(config) for name, config in augmentation_configs(scale, seed).items()}
     final = {name: _final(r) for name, r in runs.items()}
-    times = _run_times(*runs.values())
+    times = run_times(*runs.values())
     return {"final": final, "runs": times, "train_s": sum(times.values())}
 
 
@@ -213,7 +197,7 @@ def simclr_projection_head(scale: str, seed: int):
     for head, r in runs.items():  # with no head, z is h
         final[head]["probe_z"] = final[head]["probe"] if head == "none" else probe_on(r, "z")
         final[head]["probe_z_se"] = accuracy_se(final[head]["probe_z"], n_test)
-    times = _run_times(*runs.values())
+    times = run_times(*runs.values())
     return {"final": final, "runs": times, "train_s": sum(times.values())}
 
 
@@ -251,7 +235,7 @@ def training_plan(scale: str, seed: int = 0) -> list[TrainConfig]:
     configs = [simclr_config(scale, seed), *augmentation_configs(scale, seed).values(),
                *head_configs(scale, seed).values(), *fixed_epochs.values(), *fixed_steps.values(),
                *temperature_configs(scale, seed).values()]
-    return list({config_key(c): c for c in configs}.values())
+    return distinct_configs(configs)
 
 
 def simclr_batch_temperature_claims(m: dict, scale: str) -> list[Claim]:
@@ -293,6 +277,6 @@ def simclr_batch_temperature(scale: str, seed: int):
          "fixed_steps": [_final(r) for r in step_runs.values()], "temperature": list(tau_runs),
          "by_temperature": [_final(r) for r in tau_runs.values()], "base_batch_size": base.batch_size,
          "base_temperature": base.temperature, "base_epochs": base.epochs,
-         "runs": _run_times(*epoch_runs.values(), *step_runs.values(), *tau_runs.values())}
+         "runs": run_times(*epoch_runs.values(), *step_runs.values(), *tau_runs.values())}
     m["train_s"] = sum(m["runs"].values())
     return m
