@@ -278,18 +278,42 @@ def training_memory_gb(config, precision: str = "bfloat16") -> float:
     return (activations + parameters) / 1e9
 
 
+def stored_line(scale: str, chapter: str | None = None) -> str:
+    """Which of the chapter's results are stored and shown here, and at which scale, in words."""
+    from ssl_lib.experiments import registry
+    from ssl_lib.scale import SCALES, STORED_ENV, stored_results_enabled
+
+    if not stored_results_enabled():
+        return f"off ({STORED_ENV}=off): every result is computed at the {scale} scale"
+    if chapter is None:
+        return "shown where fresh"
+    shown = {}
+    for name in registry.names():
+        exp = registry.get(name)
+        for stored_scale in registry.STORED_SCALES:
+            seeds = registry.stored_seeds(name, stored_scale) if stored_scale in exp.stored else []
+            if exp.chapter == chapter and seeds and SCALES.index(stored_scale) >= SCALES.index(scale):
+                shown[name] = (stored_scale, seeds)
+                break
+    if not shown:
+        return f"none for this chapter: every result is computed here at the {scale} scale"
+    parts = [f"{name} ({stored_scale}, seed{'s' if len(seeds) > 1 else ''} {' and '.join(map(str, seeds))})"
+             for name, (stored_scale, seeds) in shown.items()]
+    return (f"this page shows the stored results of {', '.join(parts)} while fresh; everything else is computed "
+            f"here at the {scale} scale")
+
+
 def describe_setup(scale: str, chapter: str | None = None) -> str:
     """What a chapter prints first: its scale, device, precision, whether stored results are
     shown, and (given the chapter's name) what it is expected to cost at this scale. The full
     scale without a GPU also warns, before any work starts."""
     from ssl_lib.precision import default_precision
     from ssl_lib.runtime import default_device, describe_device
-    from ssl_lib.scale import ENV_VAR, SCALES, STORED_ENV, stored_results_enabled
+    from ssl_lib.scale import ENV_VAR, SCALES
 
-    stored = "shown where fresh" if stored_results_enabled() else f"off ({STORED_ENV}=off): every result is computed"
     lines = [f"scale: {scale} (set {ENV_VAR} to one of {', '.join(SCALES)} to choose)",
              f"device: {describe_device()}; training precision: {default_precision(default_device())}",
-             f"stored results: {stored}"]
+             f"stored results: {stored_line(scale, chapter)}"]
     if chapter is not None:
         gpu = default_device().type == "cuda"
         lines.append(expected_time(chapter, scale, gpu))

@@ -231,3 +231,30 @@ def effective_rank(z: torch.Tensor) -> float:
     p = eig / eig.sum()
     p = p[p > 0]
     return math.exp(-(p * p.log()).sum().item())
+
+
+def calibrate_batch_norm(module: torch.nn.Module, images: torch.Tensor, batch_size: int = 512) -> torch.nn.Module:
+    """Set the running statistics of every batch norm in ``module`` to the mean and variance of its
+    inputs over ``images`` (float in [0, 1] or uint8; the average of the statistics of batches of
+    ``batch_size``, the mean itself when the batches are equal), with no gradient step and no
+    parameter changed; return ``module`` in eval mode. A network at initialisation evaluated so is a fairer
+    untrained baseline than one evaluated with batch norm's initial statistics (0 and 1)."""
+    from ssl_lib.augment import check_images  # the one place that validates image batches
+
+    norms = [m for m in module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        raise ValueError("the module has no batch norm layer to calibrate")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    momenta = [norm.momentum for norm in norms]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # a cumulative average over every batch
+    module.train()
+    with torch.no_grad():
+        for start in range(0, len(images), batch_size):
+            module(check_images(images[start:start + batch_size]))
+    for norm, momentum in zip(norms, momenta):
+        norm.momentum = momentum
+    return module.eval()
+

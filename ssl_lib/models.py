@@ -24,7 +24,7 @@ from torch import nn
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 ENCODERS = ("resnet18", "convnet", "alexnet")
-HEADS = ("none", "linear", "mlp")
+HEADS = ("none", "linear", "mlp", "mlp_bn")
 
 
 class Normalize(nn.Module):
@@ -154,7 +154,10 @@ def projection_head(kind: str, in_dim: int, out_dim: int = 128, hidden_dim: int 
     """SimCLR's projection head g(h) (Chen et al. 2020, section 2.1).
 
     ``none``: z = h; ``linear``: z = W h; ``mlp``: z = W2 ReLU(BN(W1 h)), hidden width
-    ``hidden_dim`` (default ``in_dim``). Output (N, out_dim), or (N, in_dim) for ``none``.
+    ``hidden_dim`` (default ``in_dim``); ``mlp_bn``: SimSiam's projector (Chen & He 2021, section
+    4.4: batch norm on every fully connected layer's output, the last one included, without its
+    affine parameters as in their code), z = BN(W2 ReLU(BN(W1 h))). Output (N, out_dim), or
+    (N, in_dim) for ``none``.
     """
     if kind not in HEADS:
         raise ValueError(f"unknown projection head {kind!r}; valid heads: {', '.join(HEADS)}")
@@ -163,8 +166,10 @@ def projection_head(kind: str, in_dim: int, out_dim: int = 128, hidden_dim: int 
     if kind == "linear":
         return nn.Linear(in_dim, out_dim)
     hidden = hidden_dim or in_dim
-    return nn.Sequential(nn.Linear(in_dim, hidden, bias=False), nn.BatchNorm1d(hidden),
-                         nn.ReLU(inplace=True), nn.Linear(hidden, out_dim))
+    layers = [nn.Linear(in_dim, hidden, bias=False), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True)]
+    if kind == "mlp_bn":
+        return nn.Sequential(*layers, nn.Linear(hidden, out_dim, bias=False), nn.BatchNorm1d(out_dim, affine=False))
+    return nn.Sequential(*layers, nn.Linear(hidden, out_dim))
 
 
 class SSLModel(nn.Module):
@@ -184,7 +189,9 @@ class SSLModel(nn.Module):
         return h, self.head(h)
 
 
-PREDICTORS = ("none", "identity", "offdiag", "linear")
+PREDICTORS = ("none", "identity", "offdiag", "linear", "mlp")
+#: The predictors that are a linear map E (:class:`LinearPredictor`).
+LINEAR_PREDICTORS = PREDICTORS[:4]
 
 
 class LinearPredictor(nn.Module):
@@ -203,6 +210,9 @@ class LinearPredictor(nn.Module):
     def __init__(self, variant: str, dim: int, lr_ratio: float = 1.0):
         super().__init__()
         check_predictor(variant, lr_ratio)
+        if variant not in LINEAR_PREDICTORS:
+            raise ValueError(f"{variant!r} is not a linear head; valid variants: {', '.join(LINEAR_PREDICTORS)} "
+                             f"(build any predictor with build_predictor)")
         self.variant = variant
         self.register_buffer("eye", torch.eye(dim))
         if variant in ("offdiag", "linear"):
@@ -221,6 +231,32 @@ class LinearPredictor(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return z if self.variant == "none" else z @ self.matrix().T.to(z.dtype)
+
+
+class MLPPredictor(nn.Module):
+    """SimSiam's own prediction head (Chen & He 2021, section 4.4): a bottleneck MLP
+    p = W2 ReLU(BN(W1 z)), hidden width ``dim // 4`` (2048-512-2048 in the paper), no batch norm
+    on its output. ``lr_ratio`` multiplies the gradients of its parameters, as for
+    :class:`LinearPredictor`. z: (n, dim) -> p: (n, dim)."""
+
+    def __init__(self, dim: int, lr_ratio: float = 1.0):
+        super().__init__()
+        check_predictor("mlp", lr_ratio)
+        hidden = max(1, dim // 4)
+        self.net = nn.Sequential(nn.Linear(dim, hidden, bias=False), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
+                                 nn.Linear(hidden, dim))
+        if lr_ratio != 1.0:
+            for parameter in self.parameters():
+                parameter.register_hook(lambda grad: grad * lr_ratio)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)
+
+
+def build_predictor(variant: str, dim: int, lr_ratio: float = 1.0) -> nn.Module:
+    """The prediction head ``variant`` (one of :data:`PREDICTORS`) on ``dim``-dimensional z."""
+    check_predictor(variant, lr_ratio)
+    return MLPPredictor(dim, lr_ratio) if variant == "mlp" else LinearPredictor(variant, dim, lr_ratio)
 
 
 def check_predictor(variant: str, lr_ratio: float) -> None:

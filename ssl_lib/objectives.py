@@ -142,12 +142,13 @@ def simsiam_options(predictor: str = "offdiag", head_lr_ratio: float = 1.0) -> d
 
 def _predictor_extras(config, z_dim: int) -> dict[str, nn.Module]:
     options = simsiam_options(**config.objective_options)
-    return {"predictor": models.LinearPredictor(options["predictor"], z_dim, options["head_lr_ratio"])}
+    return {"predictor": models.build_predictor(options["predictor"], z_dim, options["head_lr_ratio"])}
 
 
 def simsiam_loss(model, view1: torch.Tensor, view2: torch.Tensor, labels: torch.Tensor, config) -> torch.Tensor:
     """SimSiam (Chen & He 2021) with the head variant of ``config.objective_options``:
-    L = -(cos(p1, sg z2) + cos(p2, sg z1)) / 2, p = E z. Both views pass as one batch."""
+    L = -(cos(p1, sg z2) + cos(p2, sg z1)) / 2, p = E z (or SimSiam's MLP predictor). Both views
+    pass as one batch."""
     _, z = model(torch.cat([view1, view2]))
     z = z.float()
     p = model.extras["predictor"](z)

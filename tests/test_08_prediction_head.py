@@ -119,3 +119,36 @@ def test_head_entries_read_where_E_ended():
                                      "head_offdiag_max": 0.3})
     none = exp.head_entries(SimpleNamespace(extras={"predictor": models.LinearPredictor("none", 3)}))
     assert none == {"head_diagonal_min": 1.0, "head_diagonal_max": 1.0, "head_offdiag_max": 0.0}
+
+
+def test_the_pilot_recipes_change_one_thing_each_from_simsiams():
+    simsiam = exp.pilot_config("medium", "simsiam")
+    assert (simsiam.head, simsiam.lr, simsiam.objective_options["predictor"], simsiam.epochs) == \
+        ("mlp_bn", 0.03, "mlp", exp.PILOT_EPOCHS)
+    assert exp.pilot_config("medium", "lr_0.06").lr == 0.06
+    assert exp.pilot_config("medium", "no_output_bn").head == "mlp"
+    assert exp.pilot_config("medium", "offdiag").objective_options == {"predictor": "offdiag", "head_lr_ratio": 1.0}
+    with pytest.raises(ValueError, match="valid recipes: simsiam, lr_0.06, no_output_bn, offdiag"):
+        exp.pilot_config("medium", "byol")
+    with pytest.raises(ValueError, match="valid variants"):
+        exp.cifar_config("quick", "bottleneck")
+
+
+def test_the_pilot_claims_judge_each_recipe_against_the_calibrated_untrained_network():
+    def stats(knn):
+        return {"knn": knn, "knn_se": 0.005}
+    m = {"recipes": {"simsiam": stats(0.50), "offdiag": stats(0.44)}, "untrained calibrated": stats(0.44),
+         "untrained": stats(0.40), "epochs": 4}
+    claims = {c.id: c for c in exp.prediction_head_pilot_claims(m, "medium")}
+    assert claims["simsiam_beats_untrained"].verdict == "holds"
+    assert claims["offdiag_beats_untrained"].verdict == "undecided"
+
+
+@pytest.mark.slow
+@pytest.mark.needs_cifar
+def test_the_pilot_runs_at_the_quick_scale():
+    result = experiments.run("prediction_head_pilot", scale="quick", seed=0)
+    assert set(result.measurements["recipes"]) == set(exp.PILOT)
+    assert {c.id for c in result.claims} == {"simsiam_beats_untrained", "offdiag_beats_untrained"}
+    calibrated, default = result.measurements["untrained calibrated"], result.measurements["untrained"]
+    assert calibrated["knn"] != default["knn"] or calibrated["spread"] != default["spread"]

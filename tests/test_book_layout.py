@@ -64,6 +64,8 @@ def test_chapter_shape(chapter):
     for section in ("## Overview", "## Summary", "## Exercises"):
         assert section in text, f"{chapter.name} has no '{section}' section"
     assert "{solution-start}" in text, f"{chapter.name} has no exercise with a solution"
+    box = text.find(f'findings_box("{chapter.stem}", scale)')
+    assert 0 < box < text.index("## Overview"), f"{chapter.name} does not open with its findings box"
 
 
 def test_every_experiment_is_shown_by_its_chapter_and_every_shown_one_is_registered():

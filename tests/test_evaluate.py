@@ -53,3 +53,18 @@ def test_collapse_measures_reject_bad_input():
         evaluate.effective_rank(torch.randn(10))
     with pytest.raises(ValueError, match="non-finite"):
         evaluate.spread(torch.tensor([[1.0, float("nan")], [0.0, 1.0]]))
+
+
+def test_calibrated_batch_norm_takes_the_statistics_of_the_images():
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(3, 4, 3, bias=False)
+    module = torch.nn.Sequential(conv, torch.nn.BatchNorm2d(4))
+    images = torch.rand(40, 3, 8, 8)
+    evaluate.calibrate_batch_norm(module, images, batch_size=20)  # equal batches: their mean is the mean
+    with torch.no_grad():
+        out = conv(images)
+    torch.testing.assert_close(module[1].running_mean, out.mean(dim=(0, 2, 3)), atol=1e-5, rtol=1e-4)
+    assert not module.training and module[1].momentum == 0.1  # eval mode, momentum restored
+    torch.testing.assert_close(conv.weight, module[0].weight)  # no parameter changed
+    with pytest.raises(ValueError, match="no batch norm"):
+        evaluate.calibrate_batch_norm(torch.nn.Linear(3, 3), images)

@@ -79,3 +79,31 @@ def test_predictor_variants_and_learning_rate_ratio():
     assert torch.diag(head.matrix()).eq(1).all()  # the diagonal stays fixed at 1
     with pytest.raises(ValueError, match="valid variants: none, identity, offdiag, linear"):
         models.LinearPredictor("mlp", 3)
+
+
+def test_simsiams_mlp_predictor_and_its_learning_rate_ratio():
+    z = torch.randn(8, 16)
+    head = models.build_predictor("mlp", 16)
+    assert isinstance(head, models.MLPPredictor) and head(z).shape == (8, 16)
+    assert head.net[0].out_features == 4  # the bottleneck: a quarter of the width
+    slow = models.build_predictor("mlp", 16, lr_ratio=0.1)
+    slow.load_state_dict(head.state_dict())
+    head(z).sum().backward()
+    slow(z).sum().backward()
+    torch.testing.assert_close(slow.net[3].weight.grad, 0.1 * head.net[3].weight.grad)
+    assert isinstance(models.build_predictor("offdiag", 16), models.LinearPredictor)
+    with pytest.raises(ValueError, match="not a linear head.*build_predictor"):
+        models.LinearPredictor("mlp", 16)
+    with pytest.raises(ValueError, match="valid variants: none, identity, offdiag, linear, mlp"):
+        models.build_predictor("bottleneck", 16)
+    for ratio in (0.0, -1.0, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="head_lr_ratio"):
+            models.build_predictor("mlp", 16, lr_ratio=ratio)
+
+
+def test_simsiams_projector_batch_normalises_its_output():
+    head = models.projection_head("mlp_bn", 32, 16).train()
+    z = head(torch.randn(256, 32) * 3 + 1)
+    torch.testing.assert_close(z.mean(dim=0), torch.zeros(16), atol=1e-5, rtol=0)
+    torch.testing.assert_close(z.var(dim=0, unbiased=False), torch.ones(16), atol=1e-3, rtol=0)
+    assert not any(p.requires_grad for p in head[-1].parameters())  # no affine parameters on the output

@@ -135,13 +135,16 @@ class SeedVerdicts:
 
     def describe(self, id: str) -> str:
         """The verdict in words, for a sentence: "holds on both seeds", "does not hold on either
-        seed", or "is undecided" with each seed's verdict."""
+        seed", "is undecided on both seeds", or "is undecided" with each seed's verdict where
+        they differ."""
         verdict, n = self.verdict(id), len(self.shown)
         if verdict == "holds":
             return "holds on both seeds" if n == 2 else ("holds" if n == 1 else f"holds on all {n} seeds")
         if verdict == "does not hold":
             return "does not hold on either seed" if n == 2 else ("does not hold" if n == 1 else
                                                                    f"does not hold on any of the {n} seeds")
+        if {r.claim(id).verdict for r in self.shown} == {"undecided"}:
+            return "is undecided" if n == 1 else ("is undecided on both seeds" if n == 2 else f"is undecided on all {n} seeds")
         each = ", ".join(f"seed {r.provenance['seed']}: {r.claim(id).verdict}" for r in self.shown)
         return f"is undecided ({each})"
 

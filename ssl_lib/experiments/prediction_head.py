@@ -25,7 +25,8 @@ from tqdm import tqdm
 from ssl_lib import augment as aug
 from ssl_lib import prediction_head as ph
 from ssl_lib import train
-from ssl_lib.evaluate import accuracy_se, effective_rank, extract_features, mean_and_se, singular_values, spread
+from ssl_lib.evaluate import (accuracy_se, calibrate_batch_norm, effective_rank, extract_features, mean_and_se,
+                              singular_values, spread)
 from ssl_lib.experiments.claims import MARGIN_SE, Claim, claim, greater_claim, majority_claim
 from ssl_lib.experiments.registry import experiment
 from ssl_lib.models import check_predictor
@@ -337,11 +338,19 @@ def representation_stats(h: torch.Tensor, knn: float, probe: float | None = None
             "singular_values": singular_values(h), "dim": h.shape[1], "n_test": len(h)}
 
 
-def random_init_stats(config: train.TrainConfig, bank_x, bank_y, test_x, test_y) -> dict:
+#: Training images whose statistics a calibrated untrained network's batch norms take.
+CALIBRATION_IMAGES = 10_240
+
+
+def random_init_stats(config: train.TrainConfig, bank_x, bank_y, test_x, test_y, calibrated: bool = False) -> dict:
     """:func:`representation_stats` of the network of ``config`` at its initialisation (the same
     weights its training run starts from), with its kNN and linear-probe accuracies on the
-    evaluation images (:func:`ssl_lib.train.eval_images` of ``config``)."""
+    evaluation images (:func:`ssl_lib.train.eval_images` of ``config``). ``calibrated``: its batch
+    norms' statistics taken from the first CALIBRATION_IMAGES bank (training) images
+    (:func:`ssl_lib.evaluate.calibrate_batch_norm`) instead of their initial 0 and 1."""
     model = train.build_model(config).to(test_x.device).eval()
+    if calibrated:
+        calibrate_batch_norm(model, bank_x[:CALIBRATION_IMAGES])
     scores = train.evaluate_model(model, bank_x, bank_y, test_x, test_y, k=config.knn_k)
     return {**representation_stats(scores.test_features, scores.knn, scores.probe),
             **output_spread(model, scores.test_features)}
@@ -471,3 +480,78 @@ def prediction_head_cifar(scale: str, seed: int):
     return {"stats": stats, "identity": identity, "scale": scale,
             "precision": {p: r.precision for p, r in results.items()},
             "runs": train.run_times(*results.values())}
+
+
+# ----------------------------------------------------------------------------------------------
+# The pilot: a SimSiam recipe that learns on CIFAR-10
+# ----------------------------------------------------------------------------------------------
+
+#: The pilot's recipes, each a change to SimSiam's own CIFAR-10 recipe (Chen & He 2021: the
+#: projector's output batch-normalised, their bottleneck MLP predictor, lr 0.03 x batch / 256,
+#: weight decay 5e-4, SGD with momentum 0.9, a cosine schedule; 800 epochs there, PILOT_EPOCHS
+#: here, on the book's small ConvNet): ``simsiam`` is the recipe itself (the positive control),
+#: ``lr_0.06`` our earlier learning rate, ``no_output_bn`` SimCLR's projector (as the stored runs
+#: use), ``offdiag`` Wen & Li's off-diagonal head (at the encoder's learning rate) in place of the MLP.
+PILOT = {
+    "simsiam": {},
+    "lr_0.06": {"lr": 0.06},
+    "no_output_bn": {"head": "mlp"},
+    "offdiag": {"predictor": "offdiag"},
+}
+#: Epochs of each pilot run at the medium scale (all of CIFAR-10's training images).
+PILOT_EPOCHS = 4
+
+
+def pilot_config(scale: str, recipe: str, seed: int = 0) -> train.TrainConfig:
+    """The pilot recipe ``recipe`` (a key of :data:`PILOT`) at ``scale``: SimSiam's CIFAR-10
+    recipe with that recipe's change, sized as :func:`cifar_config` (PILOT_EPOCHS epochs at medium)."""
+    if recipe not in PILOT:
+        raise ValueError(f"unknown pilot recipe {recipe!r}; valid recipes: {', '.join(PILOT)}")
+    changes = dict(PILOT[recipe])
+    predictor = changes.pop("predictor", "mlp")
+    base = cifar_config(scale, predictor, seed, head_lr_ratio=1.0)
+    recipe_settings = {"head": "mlp_bn", "lr": 0.03, "weight_decay": 5e-4, "momentum": 0.9,
+                       "epochs": PILOT_EPOCHS if scale == "medium" else base.epochs}
+    return replace(base, **{**recipe_settings, **changes})
+
+
+def prediction_head_pilot_claims(m: dict, scale: str) -> list[Claim]:
+    """The claims of :func:`prediction_head_pilot`, fixed before its medium runs: each learning
+    recipe is judged against the calibrated untrained network, by kNN accuracy."""
+    untrained = m["untrained calibrated"]
+
+    def beats_untrained(recipe: str, statement: str) -> Claim:
+        r = m["recipes"][recipe]
+        return greater_claim(f"{recipe}_beats_untrained", statement, (f"knn_{recipe}", r["knn"], r["knn_se"]),
+                             ("knn_untrained", untrained["knn"], untrained["knn_se"]),
+                             knn_untrained_uncalibrated=m["untrained"]["knn"], epochs=m["epochs"])
+    return [
+        beats_untrained("simsiam", "SimSiam's own recipe (MLP predictor, batch-normalised projector output, lr "
+                                   "0.03) learns: after the pilot's epochs its kNN accuracy beats the same network "
+                                   "at initialisation, with batch-norm statistics from training images, beyond "
+                                   "two standard errors."),
+        beats_untrained("offdiag", "The off-diagonal head in place of the MLP predictor, on the same recipe, "
+                                   "beats the calibrated untrained network by kNN beyond two standard errors."),
+    ]
+
+
+@experiment("prediction_head_pilot", chapter="08_prediction_head", stored=("medium",),
+            claims=prediction_head_pilot_claims)
+def prediction_head_pilot(scale: str, seed: int):
+    """The pilot for a SimSiam recipe that learns on CIFAR-10: four recipes for a few epochs,
+    against the same network at initialisation, its batch norms as initialised and calibrated."""
+    device = default_device()
+    configs = {recipe: pilot_config(scale, recipe, seed) for recipe in PILOT}
+    results = {recipe: train.train(c, device, progress=True) for recipe, c in configs.items()}
+    images = train.eval_images(configs["simsiam"], device)  # the same for every recipe
+    recipes = {}
+    for recipe, r in results.items():
+        h = extract_features(r.model.encoder, images[2])
+        recipes[recipe] = {**representation_stats(h, r.final_knn, r.final_probe), **output_spread(r.model, h),
+                           "loss": r.history["loss"], "train_s": r.wall_s}
+    return {"recipes": recipes, "epochs": configs["simsiam"].epochs,
+            "untrained": random_init_stats(configs["simsiam"], *images),
+            "untrained calibrated": random_init_stats(configs["simsiam"], *images, calibrated=True),
+            "changes": {recipe: {k: str(v) for k, v in PILOT[recipe].items()} for recipe in PILOT},
+            "runs": train.run_times(*results.values())}
+

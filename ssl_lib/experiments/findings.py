@@ -1,0 +1,72 @@
+"""What a chapter finds, in one box at its top: every claim of its experiments with its verdict
+over the seeds shown, generated from the same results the chapter shows further down.
+
+Where a chapter shows stored results, the box reads every stored seed of the largest fresh scale
+(:func:`ssl_lib.experiments.stored.results`); where it computes them, it reads the results of seed
+0 at the chapter's scale (the chapter computes those anyway, so the box costs nothing more).
+"""
+
+from __future__ import annotations
+
+from ssl_lib.experiments import registry
+from ssl_lib.experiments.claims import SeedVerdicts
+from ssl_lib.experiments.stored import results
+from ssl_lib.scale import SCALES, check_scale, stored_results_enabled
+
+#: How a verdict over the seeds opens its line in the box.
+VERDICT_WORDS = {"holds": "**holds**", "does not hold": "**does not hold**", "undecided": "*undecided*"}
+
+
+def shown_seeds(name: str, scale: str) -> tuple[int, ...]:
+    """The seeds the box reads for experiment ``name`` at ``scale``: those stored at the largest
+    stored scale at least as large as ``scale`` while stored results are shown, else seed 0."""
+    if stored_results_enabled():
+        for stored_scale in registry.STORED_SCALES:
+            if stored_scale in registry.get(name).stored and SCALES.index(stored_scale) >= SCALES.index(scale):
+                seeds = registry.stored_seeds(name, stored_scale)
+                if seeds:
+                    return tuple(seeds)
+    return (0,)
+
+
+def chapter_verdicts(chapter: str, scale: str) -> list[SeedVerdicts]:
+    """The verdicts over the shown seeds of every experiment of ``chapter``, in registry order."""
+    check_scale(scale)
+    names = [name for name in registry.names() if registry.get(name).chapter == chapter]
+    if not names:
+        raise KeyError(f"no experiment belongs to the chapter {chapter!r}; chapters: "
+                       f"{', '.join(sorted({registry.get(n).chapter for n in registry.names()}))}")
+    return [SeedVerdicts(tuple(results(name, seeds=shown_seeds(name, scale), scale=scale))) for name in names]
+
+
+def _origin(verdicts: SeedVerdicts) -> str:
+    first = verdicts.shown[0].provenance
+    seeds = [r.provenance["seed"] for r in verdicts.shown]
+    where = "stored" if "shown_from" in first else "computed on this page"
+    return (f"{first['scale']} scale, {where}, seed{'s' if len(seeds) > 1 else ''} "
+            f"{' and '.join(map(str, seeds))}")
+
+
+def _over_seeds(verdicts: SeedVerdicts, id: str) -> str:
+    verdict, n = verdicts.verdict(id), len(verdicts.shown)
+    if n == 1:
+        return VERDICT_WORDS[verdict]
+    each = {r.claim(id).verdict for r in verdicts.shown}
+    if len(each) > 1:
+        return f"{VERDICT_WORDS['undecided']} (the seeds disagree)"
+    return f"{VERDICT_WORDS[verdict]} on {'both' if n == 2 else f'all {n}'} seeds"
+
+
+def findings_box(chapter: str, scale: str) -> str:
+    """The chapter's findings as Markdown: one line per claim, its verdict over the seeds first,
+    then the paper's statement it tests, grouped by experiment with where its results come from."""
+    lines = ["> **What this chapter finds.** Each line is one claim, checked against this page's own "
+             "results further down; a claim holds only when it holds on every seed shown.", ">"]
+    for verdicts in chapter_verdicts(chapter, scale):
+        lines.append(f"> `{verdicts.shown[0].name}` ({_origin(verdicts)}):")
+        lines.append(">")
+        for id in verdicts.ids:
+            statement = verdicts.shown[0].claim(id).statement
+            lines.append(f"> - {_over_seeds(verdicts, id)}: {statement}")
+        lines.append(">")
+    return "\n".join(lines[:-1])

@@ -1,0 +1,41 @@
+"""The findings box at the top of every chapter: one line per claim, its verdict over the seeds."""
+
+import pytest
+
+from ssl_lib.experiments import ExperimentResult, claim, findings
+from ssl_lib.experiments.claims import SeedVerdicts
+
+
+def _result(seed: int, held: bool, decided: bool = True) -> ExperimentResult:
+    return ExperimentResult("x", {}, [claim("c", "A statement.", held, decided)],
+                            {"seed": seed, "scale": "medium", "shown_from": "results/medium/x.json"})
+
+
+def test_a_verdict_over_seeds_says_when_the_seeds_disagree():
+    assert findings._over_seeds(SeedVerdicts((_result(0, True), _result(1, True))), "c") == "**holds** on both seeds"
+    assert findings._over_seeds(SeedVerdicts((_result(0, True), _result(1, False))), "c") == \
+        "*undecided* (the seeds disagree)"
+    assert findings._over_seeds(SeedVerdicts((_result(0, False, False),)), "c") == "*undecided*"
+
+
+@pytest.mark.needs_cifar
+def test_the_box_of_a_stored_chapter_lists_every_claim_of_its_stored_results(monkeypatch):
+    monkeypatch.setenv("SSL_STORED_RESULTS", "on")
+    box = findings.findings_box("02_simclr", "quick")
+    for verdicts in findings.chapter_verdicts("02_simclr", "quick"):
+        assert len(verdicts.shown) == 2 and all("shown_from" in r.provenance for r in verdicts.shown)
+        for id in verdicts.ids:
+            assert verdicts.shown[0].claim(id).statement in box
+    assert "medium scale, stored, seeds 0 and 1" in box
+
+
+def test_a_chapter_without_experiments_is_named():
+    with pytest.raises(KeyError, match="no experiment belongs to the chapter '99_nothing'"):
+        findings.chapter_verdicts("99_nothing", "quick")
+
+
+def test_seed_verdicts_in_words_name_each_seed_only_where_they_differ():
+    undecided = SeedVerdicts((_result(0, False, False), _result(1, False, False)))
+    assert undecided.describe("c") == "is undecided on both seeds"
+    mixed = SeedVerdicts((_result(0, True), _result(1, False, False)))
+    assert mixed.describe("c") == "is undecided (seed 0: holds, seed 1: undecided)"
