@@ -45,13 +45,7 @@ def knn_accuracy(
     Returns:
         The fraction of test points classified correctly, in [0, 1].
     """
-    _check_features(train_features, train_labels, "train")
-    _check_features(test_features, test_labels, "test")
-    if train_features.shape[1] != test_features.shape[1]:
-        raise ValueError(
-            f"train_features and test_features must have the same width, got "
-            f"{train_features.shape[1]} and {test_features.shape[1]}"
-        )
+    _check_feature_sets(train_features, train_labels, test_features, test_labels)
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
     if temperature <= 0:
@@ -70,6 +64,17 @@ def knn_accuracy(
         predicted = votes.argmax(dim=1).cpu()
         correct += (predicted == test_labels[start : start + chunk_size].cpu()).sum().item()
     return correct / test.shape[0]
+
+
+def _check_feature_sets(train_features, train_labels, test_features, test_labels) -> None:
+    """Both sets valid (:func:`_check_features`) and of the same width."""
+    _check_features(train_features, train_labels, "train")
+    _check_features(test_features, test_labels, "test")
+    if train_features.shape[1] != test_features.shape[1]:
+        raise ValueError(
+            f"train_features and test_features must have the same width, got "
+            f"{train_features.shape[1]} and {test_features.shape[1]}"
+        )
 
 
 def _check_features(features: torch.Tensor, labels: torch.Tensor, name: str) -> None:
@@ -144,13 +149,7 @@ def linear_probe_accuracy(
     Returns:
         The fraction of test points classified correctly, in [0, 1].
     """
-    _check_features(train_features, train_labels, "train")
-    _check_features(test_features, test_labels, "test")
-    if train_features.shape[1] != test_features.shape[1]:
-        raise ValueError(
-            f"train_features and test_features must have the same width, got "
-            f"{train_features.shape[1]} and {test_features.shape[1]}"
-        )
+    _check_feature_sets(train_features, train_labels, test_features, test_labels)
     if weight_decay < 0 or max_iter < 1:
         raise ValueError(f"weight_decay must be >= 0 and max_iter >= 1, got {weight_decay}, {max_iter}")
     device = train_features.device
