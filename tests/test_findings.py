@@ -16,6 +16,8 @@ def test_a_verdict_over_seeds_says_when_the_seeds_disagree():
     assert findings._over_seeds(SeedVerdicts((_result(0, True), _result(1, False))), "c") == \
         "*undecided* (the seeds disagree)"
     assert findings._over_seeds(SeedVerdicts((_result(0, False, False),)), "c") == "*undecided*"
+    assert findings._over_seeds(SeedVerdicts((_result(0, False), _result(1, False))), "c") == \
+        "**does not hold** on either seed"
 
 
 @pytest.mark.needs_cifar

@@ -54,6 +54,8 @@ def _over_seeds(verdicts: SeedVerdicts, id: str) -> str:
     each = {r.claim(id).verdict for r in verdicts.shown}
     if len(each) > 1:
         return f"{VERDICT_WORDS['undecided']} (the seeds disagree)"
+    if verdict == "does not hold":
+        return f"{VERDICT_WORDS[verdict]} on {'either seed' if n == 2 else f'any of the {n} seeds'}"
     return f"{VERDICT_WORDS[verdict]} on {'both' if n == 2 else f'all {n}'} seeds"
 
 
