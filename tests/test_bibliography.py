@@ -41,3 +41,17 @@ def test_the_works_the_chapters_rely_on_are_listed():
                 "morcos2018single", "vandermaaten2008tsne", "lightly_benchmarks",
                 "pokle2022contrasting"):
         assert key in entries(), f"book/references.bib has no entry {key!r}"
+
+
+def test_the_bibliography_labels_are_author_year_and_unique():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "_ext"))
+    import author_year_labels
+
+    labels = list(author_year_labels.AuthorYearLabels().format_labels(entries().values()))
+    assert "Grill et al. 2020" in labels and "Chen and He 2021" in labels  # an accent, two authors
+    assert len(set(labels)) == len(labels)
+    twins = [author_year_labels.author_year(entries()["chen2020simclr"])] * 2
+    assert list(author_year_labels.AuthorYearLabels().format_labels([entries()["chen2020simclr"]] * 2)) == \
+        [twins[0] + "a", twins[1] + "b"]
