@@ -41,7 +41,7 @@ def cache(tmp_path, monkeypatch):
     (dict(train_per_class=0), "train_per_class"), (dict(momentum=1.0), "momentum"),
     (dict(objective="align_uniform", objective_options={"align_wieght": 2}), "align_wieght"),
     (dict(objective="simclr", objective_options={"t": 2}), "simclr"),
-    (dict(objective="simsiam_head", objective_options={"predictor": "mlp"}), "head variant"),
+    (dict(objective="simsiam_head", objective_options={"predictor": "bottleneck"}), "head variant"),
 ])
 def test_bad_configurations_name_the_setting(changes, name):
     with pytest.raises(ValueError, match=name):
