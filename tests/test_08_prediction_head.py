@@ -1,6 +1,8 @@
 """Chapter 08's experiments: the toy model's claims, the acceleration measure, the CIFAR-10 head
 variants' configurations."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -152,3 +154,37 @@ def test_the_pilot_runs_at_the_quick_scale():
     assert {c.id for c in result.claims} == {"simsiam_beats_untrained", "offdiag_beats_untrained"}
     calibrated, default = result.measurements["untrained calibrated"], result.measurements["untrained"]
     assert calibrated["knn"] != default["knn"] or calibrated["spread"] != default["spread"]
+
+
+def test_the_heads_share_the_pilots_recipe_and_differ_in_their_head_only():
+    configs = {name: exp.recipe_config("medium", name) for name in exp.HEADS}
+    assert {(c.head, c.lr, c.weight_decay, c.epochs, c.eval_every) for c in configs.values()} == \
+        {("mlp_bn", 0.06, 5e-4, exp.RECIPE_EPOCHS, exp.RECIPE_EPOCHS // 2)}
+    assert configs["offdiag_slow"].objective_options == {"predictor": "offdiag", "head_lr_ratio": 0.5}
+    assert configs["offdiag_fast"].objective_options == {"predictor": "offdiag", "head_lr_ratio": 2.0}
+    # the MLP control is the pilot's lr 0.06 recipe trained longer
+    assert configs["mlp"] == replace(exp.pilot_config("medium", "lr_0.06"), epochs=exp.RECIPE_EPOCHS,
+                                     eval_every=exp.RECIPE_EPOCHS // 2)
+    with pytest.raises(ValueError, match="valid heads: none, offdiag_slow, offdiag_fast, linear, mlp"):
+        exp.recipe_config("medium", "byol")
+
+
+def _head_stats(knn, spread=0.5, rank=5.0, history=(0.40, 0.44)):
+    return {"knn": knn, "knn_se": 0.005, "n_test": 10_000, "knn_history": [*history, knn],
+            "chunk_spread_z": spread, "chunk_spread_z_se": 0.01, "chunk_rank": rank, "chunk_rank_se": 0.2}
+
+
+def test_the_heads_claims_are_decided_against_the_calibrated_untrained_network_and_the_margin():
+    m = {"heads": {"none": _head_stats(0.41, spread=0.05, rank=1.2), "offdiag_slow": _head_stats(0.48),
+                   "offdiag_fast": _head_stats(0.44), "linear": _head_stats(0.48), "mlp": _head_stats(0.50)},
+         "untrained calibrated": {"knn": 0.44, "knn_se": 0.005}, "untrained": {"knn": 0.40, "knn_se": 0.005},
+         "identity": {"max_gradient_gap": 0.0, "loss_none": -0.1, "loss_identity": -0.1}}
+    verdicts = {c.id: c.verdict for c in exp.prediction_head_heads_claims(m, "medium")}
+    assert verdicts["heads_mlp_beats_untrained"] == "holds"
+    assert verdicts["heads_offdiag_fast_beats_untrained"] == "undecided"
+    assert verdicts["heads_mlp_rising"] == "holds"
+    assert verdicts["heads_offdiag_slow_competitive_with_linear"] == "holds"  # level, margin 2 points
+    assert verdicts["heads_offdiag_slow_competitive_with_mlp"] == "undecided"  # 2 points below
+    assert verdicts["heads_offdiag_fast_competitive_with_mlp"] == "does not hold"  # 6 points below
+    assert verdicts["heads_no_head_output_collapses"] == verdicts["heads_no_head_rank_collapses"] == "holds"
+    assert verdicts["heads_identity_is_no_head"] == "holds"
