@@ -25,16 +25,19 @@ book: install
 notebooks: install
 	$(PY) tools/notebooks.py
 
-# The student edition: every chapter as a notebook, solutions replaced by skeletons.
+# The student edition: every chapter as a notebook in student/, solutions replaced by skeletons.
+# Run it after editing a chapter and commit the result: tests/test_student_edition.py fails on a stale one.
 student: install
-	$(PY) tools/student_edition.py --out _build/student
+	$(PY) tools/student_edition.py
 
 # The stored results the book shows: every experiment sized for SCALE, for each of SEEDS, in
-# ssl_lib/results/SCALE/ (commit them). Fresh ones are skipped; an interrupted run resumes.
+# ssl_lib/results/SCALE/ (commit them), and the README's table of what reproduces. Fresh ones are
+# skipped; an interrupted run resumes.
 SCALE ?= medium
 SEEDS ?= 0 1
 results: install
 	$(PY) -m ssl_lib store --scale $(SCALE) --seed $(SEEDS)
+	$(PY) tools/reproduces.py
 
 # The fast tests only (no experiment, training or notebook; tests/conftest.py's `slow` marker).
 check: install

@@ -303,6 +303,28 @@ def stored_line(scale: str, chapter: str | None = None) -> str:
             f"here at the {scale} scale")
 
 
+def recompute_instructions(chapter: str, scale: str = "medium") -> str:
+    """How a reader recomputes ``chapter``'s stored results at ``scale``, and what it costs: one
+    command per stored experiment (:mod:`ssl_lib.__main__`'s ``run``), the same call for a notebook,
+    and the measured (or estimated, so labelled) training time of :func:`_medium_text`."""
+    from ssl_lib import experiments
+    from ssl_lib.experiments.registry import stored_seeds
+    from ssl_lib.runtime import default_device
+
+    names = [name for name in experiments.names()
+             if experiments.get(name).chapter == chapter and stored_seeds(name, scale)]
+    if not names:
+        return f"{chapter} stores no results at the {scale} scale: it computes everything it shows."
+    commands = [f"  for seed in {' '.join(map(str, stored_seeds(name, scale)))}; do python -m ssl_lib run {name} "
+                f"--scale {scale} --seed $seed --out results/seed$seed; done" for name in names]
+    cost = _medium_text(chapter, stored_training_minutes(chapter, scale), default_device().type == "cuda")
+    return "\n".join([f"To recompute this chapter's stored {scale}-scale results, run (each writes "
+                       "results/seed<seed>/<name>.json):",
+                       *commands,
+                       f'or, in this notebook, experiments.run("{names[0]}", scale="{scale}", seed=0) for one of them.',
+                       f"Training time for all of them: {cost}."])
+
+
 def describe_setup(scale: str, chapter: str | None = None) -> str:
     """What a chapter prints first: its scale, device, precision, whether stored results are
     shown, and (given the chapter's name) what it is expected to cost at this scale. The full

@@ -2,10 +2,10 @@
 
 A coding exercise asks for a function; its self-check calls the student's function and a
 reference on the same random inputs, case after case, and says which case failed and by how much.
-Every reference is written out here, privately (a ``_``-name of this module): none is a public
-function of ``ssl_lib`` that a student could import in place of an answer.
+Every reference is written out here, privately (a ``_``-name of this module), and
 ``tests/test_homework.py`` checks each against the library function it mirrors, where there is
-one. A student's function that still raises ``NotImplementedError`` (the skeleton of the student
+one. Where the library has a public function of the exercise's name, it passes the check
+(:data:`IMPORTABLE`): the instructors' page says so, since a student could import it. A student's function that still raises ``NotImplementedError`` (the skeleton of the student
 edition) stops the check with that error, so an unfinished exercise is plain to see.
 
     from ssl_lib import homework
@@ -39,6 +39,11 @@ class SelfCheck:
 
 
 _CHECKS: dict[str, SelfCheck] = {}
+
+#: The self-checks that the library's public function of the same name passes, with its module:
+#: the chapter teaches the function, then uses the library's. A student can import these answers.
+IMPORTABLE = {"masked_sparse_correlation": "ssl_lib.sparse_coding", "atom_alignment": "ssl_lib.one_layer",
+              "subspace_error": "ssl_lib.linear_theory", "effective_rank": "ssl_lib.evaluate"}
 
 
 def register_check(check: SelfCheck) -> SelfCheck:

@@ -84,7 +84,7 @@ def test_colab_notebook_keeps_the_chapters_code_and_asks_for_a_gpu(chapter):
 def test_colab_notebook_has_no_myst_left_and_its_solutions_collapsed(chapter):
     saved = _saved(chapter)
     assert myst_leftovers(saved) == [], f"{chapter.stem}.ipynb shows MyST as text"
-    assert "<summary>Solution to Exercise 1" in "".join(c.source for c in saved.cells)
+    assert f"<summary>Solution to Exercise {int(chapter.stem[:2])}.1 " in "".join(c.source for c in saved.cells)
     assert any(c.metadata.get("cellView") == "form" and c.metadata["jupyter"]["source_hidden"]
                for c in saved.cells if c.cell_type == "code"), f"{chapter.stem}: no solution code collapsed"
 
@@ -146,10 +146,10 @@ def converted(markdown: str) -> str:
      f"> **Note**\n>\n> Mind ([Chen et al., 2020]({BIB})).\n>\n> Twice."),
     (":::{admonition} Why\n:class: tip\nBecause.\n:::", "> **Why**\n>\n> Because."),
     ("```{exercise}\n:label: ex-a\n\nDo {ref}`sec-a`.\n```",
-     f"**Exercise 1**\n\nDo [A section]({SITE}book/01_a.html#sec-a)."),
+     f"**Exercise 2.1**\n\nDo [A section]({SITE}book/01_a.html#sec-a)."),
     ("```bash\necho {ref}`kept`\n```", "```bash\necho {ref}`kept`\n```"),
 ])
-def test_markdown_conversion(markdown, expected):
+def test_markdown_conversion(markdown, expected):  # on the page book/02_b: exercises 2.1, 2.2, ...
     assert converted(markdown) == expected
 
 
@@ -199,9 +199,9 @@ def test_a_solution_spanning_a_code_cell_is_collapsed():
     notebook = myst_markdown.readable(jupytext.reads(SOLVED, fmt="myst"), notebooks.BOOK / "99_test.md",
                                       REFERENCES)
     intro, solution_code, rest, after = notebook.cells
-    assert intro.source == ("**Exercise 1**\n\nCompute it.\n\n<details>\n<summary>Solution to Exercise 1 "
+    assert intro.source == ("**Exercise 99.1**\n\nCompute it.\n\n<details>\n<summary>Solution to Exercise 99.1 "
                             "(click to open)</summary>\n\nFirst, the idea.\n\n</details>")
-    assert rest.source == ("<details>\n<summary>Solution to Exercise 1, continued (click to open)</summary>"
+    assert rest.source == ("<details>\n<summary>Solution to Exercise 99.1, continued (click to open)</summary>"
                            "\n\nThen the check.\n\n</details>")
     assert solution_code.source == "x = 1" and after.source == "y = x"
     assert solution_code.metadata == {"jupyter": {"source_hidden": True}, "cellView": "form"}
@@ -212,5 +212,35 @@ def test_a_solution_spanning_a_code_cell_is_collapsed():
 def test_a_solution_left_open_for_students():
     notebook = myst_markdown.readable(jupytext.reads(SOLVED, fmt="myst"), notebooks.BOOK / "99_test.md",
                                       REFERENCES, hide_solutions=False)
-    assert notebook.cells[0].source.endswith("**Your solution to Exercise 1**\n\nFirst, the idea.")
+    assert notebook.cells[0].source.endswith("**Your solution to Exercise 99.1**\n\nFirst, the idea.")
     assert notebook.cells[1].metadata == {} and notebook.cells[2].source == "Then the check."
+
+
+@pytest.mark.parametrize("page, n, number", [("book/06_feature_decoupling_cifar", 2, "6.2"),
+                                             ("book/01_pipeline", 1, "1.1"), ("book/intro", 3, "3")])
+def test_exercises_are_numbered_by_chapter_as_in_the_html_book(page, n, number):
+    assert myst_markdown.exercise_number(page, n) == number
+
+
+def test_a_figure_keeps_its_caption_in_the_notebook():
+    chapter = """---
+jupytext:
+  text_representation: {extension: .md, format_name: myst}
+kernelspec: {display_name: Python 3, language: python, name: python3}
+---
+
+```{code-cell} ipython3
+---
+mystnb:
+  figure:
+    caption: |
+      Two views, as in {cite}`chen2020`.
+    name: fig-views
+---
+plot()
+```
+"""
+    notebook = myst_markdown.readable(jupytext.reads(chapter, fmt="myst"), notebooks.BOOK / "99_test.md", REFERENCES)
+    figure, caption = notebook.cells
+    assert figure.source == "plot()" and myst_markdown.is_caption(caption)
+    assert caption.source == f"**Figure.** Two views, as in ([Chen et al., 2020]({BIB}))."

@@ -160,3 +160,25 @@ def test_each_private_reference_agrees_with_the_library(name):
     """The private references compute what the library computes: a check whose reference drifted
     from the chapter's function would fail the student for the library's answer."""
     homework.check(name, _mirrors()[name], cases=10, seed=5)
+
+
+def test_the_importable_answers_are_exactly_the_library_functions_named_as_the_exercises():
+    """Every public ssl_lib function named as a self-check passes it, and is listed in
+    homework.IMPORTABLE (which the instructors' page shows)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import ssl_lib
+    same_name = {}
+    for info in pkgutil.iter_modules(ssl_lib.__path__):
+        module = importlib.import_module(f"ssl_lib.{info.name}")
+        for name, function in inspect.getmembers(module, inspect.isfunction):
+            if name in NAMES and function.__module__ == module.__name__:
+                same_name[name] = module.__name__
+    assert same_name == homework.IMPORTABLE
+    for name, module in homework.IMPORTABLE.items():
+        homework.check(name, getattr(importlib.import_module(module), name))
+    page = (Path(__file__).resolve().parents[1] / "book" / "instructors.md").read_text()
+    for name, module in homework.IMPORTABLE.items():
+        assert f"{module}.{name}" in page, f"the instructors' page does not say that {module}.{name} passes its check"

@@ -3,6 +3,7 @@ where expected, and the solutions pasting back into place."""
 
 
 import jupytext
+import nbformat
 import pytest
 from nbclient import NotebookClient
 
@@ -61,12 +62,13 @@ def test_student_edition_hides_solutions_and_pastes_back(chapter):
     assert exercises, f"{chapter.name} has no exercise"
     student = se.student_notebook(chapter)
     original = jupytext.read(chapter)
-    assert len(student.cells) == len(original.cells)
-    solution_cells = [i for i, c in enumerate(student.cells) if se.KEY in c.metadata]
+    cells = se.chapter_cells(student)
+    assert len(cells) == len(original.cells)
+    solution_cells = [i for i, c in enumerate(cells) if se.KEY in c.metadata]
     assert solution_cells, f"{chapter.name}: no solution code found"
     for i in solution_cells:
-        if "self-check" not in student.cells[i].metadata.get("tags", []):
-            assert student.cells[i].source != original.cells[i].source, f"cell {i} still holds its solution"
+        if "self-check" not in cells[i].metadata.get("tags", []):
+            assert cells[i].source != original.cells[i].source, f"cell {i} still holds its solution"
     pasted = se.paste_solutions(student, chapter)
     assert [c.source for c in pasted.cells if c.cell_type == "code"] == \
         [c.source for c in original.cells if c.cell_type == "code"]
@@ -77,7 +79,8 @@ def test_student_edition_reads_as_a_notebook_with_its_skeletons_in_view(chapter)
     student = se.student_notebook(chapter)
     assert myst_leftovers(student) == [], f"{chapter.name}: the student edition shows MyST as text"
     text = "\n".join(c.source for c in student.cells if c.cell_type == "markdown")
-    assert "**Exercise 1**" in text and "**Your solution to Exercise 1**" in text and "<details>" not in text
+    first = f"Exercise {int(chapter.stem[:2])}.1"
+    assert f"**{first}**" in text and f"**Your solution to {first}**" in text and "<details>" not in text
     assert not any("cellView" in c.metadata for c in student.cells), "a skeleton is collapsed"
     assert student.metadata["accelerator"] == "GPU"
 
@@ -100,3 +103,13 @@ def test_student_edition_stops_exactly_at_the_exercises(chapter, tmp_path):
         f"{chapter.name}: cells that stopped {stopped}, expected {expected} "
         f"(a cell after an exercise may be using a solution's names)"
     )
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
+def test_the_committed_student_edition_is_generated_from_the_current_source(chapter):
+    committed = se.STUDENT / f"{chapter.stem}.ipynb"
+    assert committed.exists(), f"student/{committed.name} is missing: run `make student` and commit it"
+    saved, fresh = nbformat.read(committed, as_version=4), se.student_notebook(chapter)
+    assert [(c.cell_type, c.source, c.metadata) for c in saved.cells] == \
+        [(c.cell_type, c.source, c.metadata) for c in fresh.cells], (
+        f"student/{chapter.stem}.ipynb is stale: run `make student` and commit it")

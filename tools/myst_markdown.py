@@ -10,15 +10,15 @@
 * ``{ref}``, ``{numref}``, ``{eq}`` and ``{doc}`` become links to the page and anchor of the
   published book that holds the label (:func:`book_references` indexes the pages it is given). The
   link text is the reference's own text, else the labelled heading's text, else "Figure",
-  "Exercise N" (numbered within its chapter, as the notebook's exercise titles are) or "equation":
+  "Exercise 6.2" (chapter and exercise, as in the HTML book: :func:`exercise_number`) or "equation":
   the book's figure and equation numbers are assigned by Sphinx across the whole book, and are not
   repeated here. A label that no page defines stops the conversion with an error naming the
   chapter and the label.
 * ``(label)=`` lines are dropped; admonitions become block quotes with a bold title; an exercise
-  becomes a bold "Exercise N" followed by its text.
+  becomes a bold "Exercise 6.2" followed by its text.
 * A solution (``{solution-start} LABEL`` ... ``{solution-end}``) spans several cells, code cells
   among them, and a notebook has no element that spans cells. So each of its Markdown pieces is
-  wrapped in its own HTML ``<details>`` block ("Solution to Exercise N (click to open)"), which
+  wrapped in its own HTML ``<details>`` block ("Solution to Exercise 6.2 (click to open)"), which
   Jupyter and Colab both render closed, with the Markdown and math inside rendered once opened.
   Its code cells, whose source must stay the chapter's, are collapsed by metadata alone: the
   standard ``"jupyter": {"source_hidden": true}``, which JupyterLab and Notebook 7 honour, and
@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import latexcodec  # noqa: F401  (registers the "ulatex" codec, for BibTeX names)
+import nbformat
 import yaml
 from pybtex.database import parse_file
 from pybtex.richtext import Text
@@ -76,6 +77,18 @@ def github_pages_site(repository_url: str) -> str:
 # The published HTML book (.github/workflows/pages.yml deploys _build/html there): the notebooks'
 # links point into it.
 SITE = github_pages_site(repository()[0])
+
+
+def exercise_number(page: str, n: int) -> str:
+    """The number of the ``n``-th exercise of ``page`` in the HTML book and the notebooks alike:
+    "6.2" for the second exercise of ``book/06_feature_decoupling_cifar`` (chapter and exercise),
+    "2" on a page whose name does not start with a chapter number. ``_ext/exercise_numbers.py``
+    gives Sphinx the same numbers."""
+    chapter = CHAPTER_NUMBER.match(page.rsplit("/", 1)[-1])
+    return f"{int(chapter.group(1))}.{n}" if chapter else str(n)
+
+
+CHAPTER_NUMBER = re.compile(r"^(\d+)_")
 
 
 def docname(path: Path) -> str:
@@ -254,7 +267,7 @@ def _directive_label(directive: Directive, page: str, exercises: int) -> tuple[s
         return None
     if directive.name == "math":
         return label, Target(page, f"equation-{label}", "equation")
-    text = f"Exercise {exercises}" if directive.name == "exercise" else directive.name.capitalize()
+    text = f"Exercise {exercise_number(page, exercises)}" if directive.name == "exercise" else directive.name.capitalize()
     return label, Target(page, label, text)
 
 
@@ -312,7 +325,7 @@ ADMONITIONS = {"admonition": "", "attention": "Attention", "caution": "Caution",
 class _Piece:
     """Consecutive lines of one Markdown cell, inside the solution of exercise ``solution`` or
     outside any (``None``); ``opens`` when the solution starts with this piece."""
-    solution: int | None
+    solution: str | None
     opens: bool
     lines: list[str]
 
@@ -325,7 +338,7 @@ class MarkdownConverter:
         self.chapter, self.page, self.references = chapter, page, references
         self.hide_solutions = hide_solutions
         self.exercises: list[str] = []        # the labels of the exercises met so far, in order
-        self.solution: int | None = None      # the exercise whose solution is open
+        self.solution: str | None = None      # the number of the exercise whose solution is open
         self.cell = 0                         # the number of the cell being converted, for errors
 
     def fail(self, problem: str) -> ConversionError:
@@ -346,10 +359,10 @@ class MarkdownConverter:
         rendered = (self._render_piece(p) for p in pieces)
         return "\n\n".join(text for text in rendered if text)
 
-    def _exercise_number(self, label: str) -> int:
+    def _exercise_number(self, label: str) -> str:
         if label not in self.exercises:
             raise self.fail(f"a solution for {label!r}, which is not an exercise before it")
-        return self.exercises.index(label) + 1
+        return exercise_number(self.page, self.exercises.index(label) + 1)
 
     def _render_piece(self, piece: _Piece) -> str:
         text = "\n".join(piece.lines).strip("\n")
@@ -380,7 +393,7 @@ class MarkdownConverter:
         content = self.convert_lines(parse_blocks(directive.content))
         if directive.name == "exercise":
             self.exercises.append(directive.options.get("label", ""))
-            title = f"**Exercise {len(self.exercises)}**"
+            title = f"**Exercise {exercise_number(self.page, len(self.exercises))}**"
             return [title + (f" ({directive.argument})" if directive.argument else ""), ""] + content
         if directive.name in ADMONITIONS:
             return _block_quote(ADMONITIONS[directive.name] or directive.argument,
@@ -448,16 +461,46 @@ def _block_quote(title: str, lines: list[str]) -> list[str]:
 def readable(notebook, chapter: Path, references: References, hide_solutions: bool = True):
     """Rewrite the Markdown cells of a chapter's notebook as plain notebook Markdown, its references
     resolved in ``references``; collapse its solutions' code cells (unless ``hide_solutions`` is
-    false), and ask Colab for a GPU. Code cells' sources are left as they are. Returns the
-    notebook, changed in place."""
+    false), give each figure its caption (:func:`caption_cell`), and ask Colab for a GPU. Code
+    cells' sources are left as they are. Returns the notebook, changed in place."""
     converter = MarkdownConverter(chapter.name, docname(chapter), references, hide_solutions)
+    cells = []
     for number, cell in enumerate(notebook.cells):
         converter.cell = number
+        cells.append(cell)
         if cell.cell_type == "markdown":
             cell.source = converter.markdown(cell.source)
-        elif converter.solution is not None and hide_solutions:
+            continue
+        if converter.solution is not None and hide_solutions:
             _collapse(cell)
+        caption = ((cell.metadata.get("mystnb") or {}).get("figure") or {}).get("caption")
+        if caption:
+            cells.append(caption_cell(converter.markdown(caption.strip())))
+    notebook.cells = cells
     notebook.metadata.update(COLAB_METADATA)
+    return notebook
+
+
+#: The metadata that marks a Markdown cell as a figure's caption, which the chapter holds in its
+#: code cell's metadata (where Jupyter and Colab do not show it).
+CAPTION = {"ssl_book": {"caption": True}}
+
+
+def caption_cell(text: str):
+    """A Markdown cell holding a figure's caption, converted, to follow the cell that draws it."""
+    return nbformat.v4.new_markdown_cell(f"**Figure.** {text}", metadata=CAPTION)
+
+
+def is_caption(cell) -> bool:
+    """Whether ``cell`` is a caption that :func:`readable` added."""
+    return cell.get("metadata", {}).get("ssl_book", {}).get("caption", False)
+
+
+def numbered(notebook):
+    """``notebook`` with its cells numbered ``cell-<i>`` (fixed ids, so that regenerating an
+    unchanged chapter changes nothing)."""
+    for number, cell in enumerate(notebook.cells):
+        cell.id = f"cell-{number}"
     return notebook
 
 

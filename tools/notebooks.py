@@ -8,8 +8,9 @@ read MyST Markdown) and what nbmake executes in the tests. They are committed wi
 ``tests/test_colab.py`` fails when one is stale, so run this after editing a chapter.
 
 Each notebook is the chapter cell for cell: its code cells byte for byte, the first of them the
-Colab setup cell (:data:`SETUP_CELL`); its Markdown cells rewritten as plain notebook Markdown, its
-solutions collapsed and a GPU asked of Colab, by ``tools/myst_markdown.py`` (:func:`readable`,
+Colab setup cell (:data:`SETUP_CELL`); its Markdown cells rewritten as plain notebook Markdown, a
+Markdown cell with its caption after each figure (the chapter holds captions in cell metadata,
+which Jupyter and Colab do not show), its solutions collapsed and a GPU asked of Colab, by ``tools/myst_markdown.py`` (:func:`readable`,
 which the student edition uses too), with the references of every page of the toc
 (:func:`toc_references`). A chapter whose MyST cannot be converted stops the conversion with an
 error naming it.
@@ -25,7 +26,7 @@ from pathlib import Path
 import jupytext
 import yaml
 
-from myst_markdown import ROOT, ConversionError, References, book_references, readable, repository
+from myst_markdown import ROOT, ConversionError, References, book_references, numbered, readable, repository
 
 TOC = ROOT / "_toc.yml"
 BOOK = ROOT / "book"
@@ -50,11 +51,12 @@ def setup_cell() -> str:
     return SETUP_CELL.format(repository=repository()[0])
 
 
-def colab_url(chapter: Path) -> str:
-    """Where the chapter's "Open in Colab" link points: its notebook on the repository's branch."""
+def colab_url(chapter: Path, folder: str = "notebooks") -> str:
+    """Where the chapter's "Open in Colab" link points: its notebook in ``folder`` (``notebooks``,
+    or ``student`` for the student edition) on the repository's branch."""
     url, branch = repository()
     path = url.removeprefix("https://github.com/")
-    return f"https://colab.research.google.com/github/{path}/blob/{branch}/notebooks/{chapter.stem}.ipynb"
+    return f"https://colab.research.google.com/github/{path}/blob/{branch}/{folder}/{chapter.stem}.ipynb"
 
 
 def toc_files(toc_path: Path = TOC) -> list[Path]:
@@ -109,10 +111,7 @@ def as_notebook(chapter: Path):
     """The chapter as an ``nbformat`` notebook that reads as one (:func:`readable`), without
     outputs, its cells numbered ``cell-<i>`` (fixed ids, so that regenerating an unchanged chapter
     changes nothing)."""
-    notebook = readable(jupytext.read(chapter), chapter, toc_references())
-    for number, cell in enumerate(notebook.cells):
-        cell.id = f"cell-{number}"
-    return notebook
+    return numbered(readable(jupytext.read(chapter), chapter, toc_references()))
 
 
 def convert(out_dir: Path = NOTEBOOKS) -> list[Path]:

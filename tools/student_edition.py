@@ -1,6 +1,10 @@
 """The student edition: every chapter as a notebook with its exercises' solutions taken out.
 
-    python tools/student_edition.py --out _build/student
+    python tools/student_edition.py        # (re)write student/<chapter>.ipynb for every chapter
+
+The student edition is committed, like ``notebooks/``, so that a class opens it from links
+(Colab reads a notebook straight from the repository); ``tests/test_student_edition.py`` fails
+when one is stale.
 
 In each solution (the code and text between ``{solution-start} LABEL`` and ``{solution-end}``):
 
@@ -38,7 +42,7 @@ import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import notebooks  # noqa: E402  (tools/notebooks.py)
-from myst_markdown import ROOT, ConversionError, readable  # noqa: E402
+from myst_markdown import ROOT, ConversionError, is_caption, numbered, readable  # noqa: E402
 
 KEY = "student_edition"
 STOPS = "NotImplementedError"
@@ -116,7 +120,8 @@ def _directive_label(lines: list[str], start: int, fence: str) -> str | None:
 
 
 def student_notebook(path: Path) -> nbformat.NotebookNode:
-    """The student edition of the chapter at ``path``, cell for cell, its Markdown converted."""
+    """The student edition of the chapter at ``path``, cell for cell (:func:`chapter_cells`), its
+    Markdown converted and its figures captioned."""
     check_markup(path)
     notebook = jupytext.read(path)
     label = None
@@ -189,26 +194,37 @@ def paste_solutions(student: nbformat.NotebookNode, chapter: Path) -> nbformat.N
     """The student edition with the chapter's solution code pasted back into its skeleton cells."""
     original = jupytext.read(chapter)
     pasted = copy.deepcopy(student)
-    for cell, source in zip(pasted.cells, original.cells):
+    for cell, source in zip(chapter_cells(pasted), original.cells):
         if cell.cell_type == "code" and KEY in cell.metadata:
             cell.source = source.source
     return pasted
 
 
-def write_student_edition(out_dir: Path) -> list[Path]:
-    """Write the student edition of every chapter as ``out_dir/<chapter>.ipynb``."""
+def chapter_cells(notebook: nbformat.NotebookNode) -> list:
+    """The cells of a notebook made by :func:`student_notebook` that are the chapter's, one for
+    one: all but the figures' captions that :func:`myst_markdown.readable` adds."""
+    return [cell for cell in notebook.cells if not is_caption(cell)]
+
+
+STUDENT = ROOT / "student"
+
+
+def write_student_edition(out_dir: Path = STUDENT) -> list[Path]:
+    """Write the student edition of every chapter as ``out_dir/<chapter>.ipynb``; remove stale ones."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for chapter in notebooks.chapter_notebooks():
         target = out_dir / f"{chapter.stem}.ipynb"
-        nbformat.write(student_notebook(chapter), target)
+        nbformat.write(numbered(student_notebook(chapter)), target)
         written.append(target)
+    for stale in set(out_dir.glob("*.ipynb")) - set(written):
+        stale.unlink()
     return written
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "_build" / "student")
+    parser.add_argument("--out", type=Path, default=STUDENT)
     args = parser.parse_args()
     try:
         paths = write_student_edition(args.out)

@@ -20,23 +20,31 @@ VERDICT_WORDS = {"holds": "**holds**", "does not hold": "**does not hold**", "un
 def shown_seeds(name: str, scale: str) -> tuple[int, ...]:
     """The seeds the box reads for experiment ``name`` at ``scale``: those stored at the largest
     stored scale at least as large as ``scale`` while stored results are shown, else seed 0."""
+    return _stored_seeds(name, scale) or (0,)
+
+
+def _stored_seeds(name: str, scale: str) -> tuple[int, ...]:
+    """The seeds of :func:`shown_seeds` where they are stored, else ()."""
     if stored_results_enabled():
         for stored_scale in registry.STORED_SCALES:
             if stored_scale in registry.get(name).stored and SCALES.index(stored_scale) >= SCALES.index(scale):
                 seeds = registry.stored_seeds(name, stored_scale)
                 if seeds:
                     return tuple(seeds)
-    return (0,)
+    return ()
 
 
-def chapter_verdicts(chapter: str, scale: str) -> list[SeedVerdicts]:
-    """The verdicts over the shown seeds of every experiment of ``chapter``, in registry order."""
+def chapter_verdicts(chapter: str, scale: str, stored_only: bool = False) -> list[SeedVerdicts]:
+    """The verdicts over the shown seeds of every experiment of ``chapter``, in registry order;
+    with ``stored_only``, of those with stored results only (nothing is computed)."""
     check_scale(scale)
     names = [name for name in registry.names() if registry.get(name).chapter == chapter]
     if not names:
-        raise KeyError(f"no experiment belongs to the chapter {chapter!r}; chapters: "
-                       f"{', '.join(sorted({registry.get(n).chapter for n in registry.names()}))}")
+        raise KeyError(f"no experiment belongs to the chapter {chapter!r}; chapters: {', '.join(chapters())}")
+    if stored_only:
+        names = [name for name in names if _stored_seeds(name, scale)]
     return [SeedVerdicts(tuple(results(name, seeds=shown_seeds(name, scale), scale=scale))) for name in names]
+
 
 
 def _origin(verdicts: SeedVerdicts) -> str:
@@ -72,3 +80,40 @@ def findings_box(chapter: str, scale: str) -> str:
             lines.append(f"> - {_over_seeds(verdicts, id)}: {statement}")
         lines.append(">")
     return "\n".join(lines[:-1])
+
+
+def chapters() -> list[str]:
+    """Every chapter that has an experiment, in the book's order (their names sort by number)."""
+    return sorted({registry.get(name).chapter for name in registry.names()})
+
+
+def reproduction_counts(verdicts: list[SeedVerdicts]) -> dict[str, int]:
+    """How many claims of ``verdicts`` hold, do not hold and are undecided over their seeds."""
+    counts = {"holds": 0, "does not hold": 0, "undecided": 0}
+    for v in verdicts:
+        for id in v.ids:
+            counts[v.verdict(id)] += 1
+    return counts
+
+
+def reproduction_table(scale: str, link: str = "[{chapter}]({chapter}.html)", stored_only: bool = False) -> str:
+    """What reproduces, as Markdown: a table with one row per chapter (its claims that hold, do not
+    hold and are undecided over the seeds shown, and where the results come from), then every
+    claim that does not hold or is undecided, by chapter, with its statement. ``link`` formats a
+    link to a chapter from its name; ``stored_only`` leaves out the chapters without stored results
+    (for pages that are not executed, such as the README)."""
+    rows = ["| chapter | holds | does not hold | undecided | results |", "| --- | --- | --- | --- | --- |"]
+    details = []
+    for chapter in chapters():
+        verdicts = chapter_verdicts(chapter, scale, stored_only)
+        if not verdicts:
+            continue
+        counts = reproduction_counts(verdicts)
+        origins = "; ".join(dict.fromkeys(_origin(v) for v in verdicts))
+        name = link.format(chapter=chapter)
+        rows.append(f"| {name} | {counts['holds']} | {counts['does not hold']} | {counts['undecided']} | {origins} |")
+        against = [f"- {_over_seeds(v, id)}: {v.shown[0].claim(id).statement}"
+                   for v in verdicts for id in v.ids if v.verdict(id) != "holds"]
+        if against:
+            details += [f"**{name}**", "", *against, ""]
+    return "\n".join([*rows, "", "The claims that do not hold or are undecided:", "", *details]).rstrip()

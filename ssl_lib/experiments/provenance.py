@@ -27,12 +27,21 @@ def provenance_line(*shown: ExperimentResult) -> str:
     return (f"{shown[0].name}: {first['scale']} scale, seed{'s' if len(shown) > 1 else ''} {seeds}; "
             f"{_origin(shown[0])}; {first['device']}, {first.get('precision', 'float32')}, "
             f"data {first.get('data', 'unknown')}, commit{'s' if ',' in commits else ''} {commits}; "
-            f"{minutes} min {'of training' if 'train_s' in shown[0].measurements else 'to compute'}")
+            f"{minutes} min {'of training' if trained(shown[0]) else 'to compute'}")
+
+
+def trained(result: ExperimentResult) -> bool:
+    """Whether ``result`` reports the training time of its runs (``runs``, by run, from
+    :func:`ssl_lib.train.run_times`, or ``train_s``)."""
+    return bool(result.measurements.get("runs")) or "train_s" in result.measurements
 
 
 def compute_s(result: ExperimentResult) -> float:
-    """The time a result cost: the training time of its runs when it reports one (``train_s``,
-    kept when a result is re-assembled from cached training runs), else its computing time."""
+    """The time a result cost: the training time of its runs when it reports one (kept when a
+    result is re-assembled from cached training runs), else its computing time."""
+    runs = result.measurements.get("runs")
+    if runs:
+        return sum(runs.values())
     return result.measurements.get("train_s", result.provenance["wall_time_s"])
 
 
