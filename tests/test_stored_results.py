@@ -167,7 +167,7 @@ def test_claims_are_recomputed_from_the_stored_measurements(monkeypatch):
     difference can pass, every comparison of two measurements becomes undecided, no re-store."""
     monkeypatch.setattr(claims, "MARGIN_SE", 1e9)
     compared = 0
-    for name in ("simclr_augmentations", "prediction_head_cifar", "decoupling_augmentations"):
+    for name in ("simclr_augmentations", "prediction_head_pilot", "decoupling_augmentations"):
         shown = stored_results.load_stored(name, "medium", 0)
         for c in shown.claims:
             if "difference_se" in c.evidence and c.evidence["difference_se"] > 0:

@@ -24,6 +24,6 @@ def training_plans() -> dict[str, Callable]:
             *alignment_uniformity.circle_configs(scale, seed).values(),
             *alignment_uniformity.sweep_configs(scale, seed).values()]),
         "08_prediction_head": lambda scale, seed=0: distinct_configs([
-            *[prediction_head_experiments.cifar_config(scale, p, seed) for p in prediction_head_experiments.CIFAR_TRAINED],
-            *[prediction_head_experiments.pilot_config(scale, r, seed) for r in prediction_head_experiments.PILOT]]),
+            *[prediction_head_experiments.pilot_config(scale, r, seed) for r in prediction_head_experiments.PILOT],
+            *[prediction_head_experiments.recipe_config(scale, h, seed) for h in prediction_head_experiments.HEADS]]),
     }

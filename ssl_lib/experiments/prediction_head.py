@@ -7,8 +7,10 @@
   (:func:`ssl_lib.experiments.registry.majority_claim`).
 * ``prediction_head_toy_search``: the search for a nonlinear toy setting (activation, feature
   strengths, head learning rate with eta_E < eta) in which the head works (:func:`search_grid`).
-* ``prediction_head_cifar``: SimSiam on CIFAR-10 with the head variants; kNN accuracy, the
-  spread and the effective rank of the representations for each.
+* ``prediction_head_pilot``: SimSiam's own CIFAR-10 recipe and three changes to it, a few
+  epochs each, against the untrained network with calibrated batch norms (:data:`PILOT`).
+* ``prediction_head_heads``: the heads of :data:`HEADS` on the recipe the pilot chose; kNN
+  accuracy over the epochs, the spread and the effective rank of the representations for each.
 
 The sizes of each scale are in :func:`toy_config`, :func:`toy_seeds` and :func:`cifar_config`.
 """
@@ -309,10 +311,6 @@ def cifar_config(scale: str, predictor: str, seed: int = 0, head_lr_ratio: float
                              objective_options=options, **{**sizes, **overrides})
 
 
-#: The heads chapter 08 trains on CIFAR-10; the fixed identity is checked by
-#: :func:`identity_first_step` instead (it is the same function as no head).
-CIFAR_TRAINED = ("none", "offdiag", "linear")
-
 #: Equal chunks of the test images over which the collapse measures' standard errors are taken
 #: (:func:`chunk_mean_and_se`).
 CHUNKS = 10
@@ -413,73 +411,6 @@ def competitive_claim(id: str, statement: str, head: tuple[str, float, float],
     name, value, se = head
     return greater_claim(id, statement, (f"{name}_plus_tolerance", value + tolerance, se), reference,
                          **{name: value, "tolerance": tolerance})
-
-
-def prediction_head_cifar_claims(m: dict, scale: str) -> list[Claim]:
-    """The claims of :func:`prediction_head_cifar`, decided from its measurements."""
-    stats, identity = m["stats"], m["identity"]
-
-    def knn(name):
-        return (f"knn_{name}", stats[name]["knn"], stats[name]["knn_se"])
-
-    def rank(name):
-        return (f"rank_{name}", stats[name]["chunk_rank"], stats[name]["chunk_rank_se"])
-
-    def spread_z(name):
-        return (f"spread_z_{name}", stats[name]["chunk_spread_z"], stats[name]["chunk_spread_z_se"])
-
-    weaker_head = min(("offdiag", "linear"), key=lambda p: stats[p]["chunk_rank"])
-    less_spread_head = min(("offdiag", "linear"), key=lambda p: stats[p]["chunk_spread_z"])
-    return [
-        claim("cifar_identity_is_no_head",
-              "A fixed identity head is the same function as no head: one SimSiam step from the same "
-              "weights on the same views gives the same loss and the same gradients, exactly (float32).",
-              identity["max_gradient_gap"] == 0 and identity["loss_none"] == identity["loss_identity"],
-              max_gradient_gap=identity["max_gradient_gap"], bfloat16_gap=identity["bfloat16_gap"]),
-        greater_claim("cifar_offdiag_beats_random",
-                      "SimSiam with the off-diagonal head beats the same network at initialisation "
-                      "(kNN accuracy, binomial standard errors).", knn("offdiag"), knn("random")),
-        greater_claim("cifar_offdiag_beats_no_head",
-                      "The off-diagonal head beats no head (kNN accuracy).", knn("offdiag"), knn("none")),
-        competitive_claim("cifar_offdiag_competitive",
-                          "The off-diagonal head is competitive with the fully trained linear head: its "
-                          "kNN accuracy is at most 5 points below the linear head's, or above it.",
-                          knn("offdiag"), knn("linear"), tolerance=0.05),
-        greater_claim("cifar_no_head_collapses",
-                      "Without a head the representation is more collapsed than with either trained "
-                      "head: the effective rank of h (mean over test chunks) is lower than the lower "
-                      "of the two heads'.", rank(weaker_head), rank("none"),
-                      spread_none=stats["none"]["spread"], weaker_head=weaker_head),
-        greater_claim("cifar_no_head_output_collapses",
-                      "Without a head the projection z that SimSiam compares is more collapsed than "
-                      "with either trained head (Chen & He report complete collapse, a spread near "
-                      "0): the spread of z (mean over test chunks) is lower than the lower of the two "
-                      "heads'.", spread_z(less_spread_head), spread_z("none"),
-                      final_loss_none=stats["none"]["final_loss"], weaker_head=less_spread_head),
-    ]
-
-
-@experiment("prediction_head_cifar", chapter="08_prediction_head", stored=("medium",),
-            claims=prediction_head_cifar_claims)
-def prediction_head_cifar(scale: str, seed: int):
-    """SimSiam on CIFAR-10 with no head, the off-diagonal head and the linear head, against the
-    same network at initialisation; the fixed identity checked against no head exactly."""
-    device = default_device()
-    configs = {predictor: cifar_config(scale, predictor, seed) for predictor in CIFAR_TRAINED}
-    results = {p: train.train(c, device, progress=True) for p, c in configs.items()}
-    images = train.eval_images(configs["none"], device)  # the same for every head
-    test_x = images[2]
-    stats = {}
-    for p, r in results.items():
-        h = extract_features(r.model.encoder, test_x)
-        stats[p] = {**representation_stats(h, r.final_knn, r.final_probe),
-                    **output_spread(r.model, h), **head_entries(r.model),
-                    "final_loss": r.history["loss"][-1]}
-    stats["random"] = random_init_stats(configs["none"], *images)
-    identity = identity_first_step(configs["none"])
-    return {"stats": stats, "identity": identity, "scale": scale,
-            "precision": {p: r.precision for p, r in results.items()},
-            "runs": train.run_times(*results.values())}
 
 
 # ----------------------------------------------------------------------------------------------
