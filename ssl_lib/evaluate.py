@@ -223,7 +223,8 @@ def singular_values(z: torch.Tensor) -> torch.Tensor:
 
 def effective_rank(z: torch.Tensor) -> float:
     """Effective rank of the covariance of z (Roy & Vetterli 2007): exp of the entropy of its
-    normalised eigenvalues. Between 1 (dimensional collapse onto a line) and dim. z: (n, dim)."""
+    normalised eigenvalues. Between 1 (dimensional collapse onto a line) and dim; 0 where z does
+    not vary at all (complete collapse: no eigenvalue is positive). z: (n, dim)."""
     eig = singular_values(z).double() ** 2
     if eig.sum() <= 0:
         return 0.0

@@ -51,6 +51,13 @@ def new_figure(ncols: int = 1, nrows: int = 1, *, width: float = 4.2, height: fl
     return fig, axes
 
 
+def legend_below(fig, ax, ncols: int | None = None) -> None:
+    """One legend for the whole of ``fig``, below its panels, with the labelled artists of ``ax``
+    (at the book's legend size, so that no panel's curves hide under it)."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=ncols or len(labels))
+
+
 def palette(n: int) -> list:
     """``n`` colours of the book's palette."""
     return sns.color_palette(PALETTE, n)

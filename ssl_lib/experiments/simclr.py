@@ -246,11 +246,13 @@ def simclr_batch_temperature_claims(m: dict, scale: str) -> list[Claim]:
     by_tau = dict(zip(temperatures, m["by_temperature"]))
     claims = [
         greater_claim("larger_batch_helps",
-                      f"At a fixed number of epochs (the paper's comparison), batch {largest} beats batch {small} "
+                      f"At a fixed number of epochs, so with equal images seen (the paper's comparison), batch {largest} "
+                      f"beats batch {small} "
                       "(kNN accuracy).",
                       _knn(fixed_epochs[-1], f"batch_{largest}"), _knn(fixed_epochs[0], f"batch_{small}")),
         greater_claim("larger_batch_helps_fixed_steps",
-                      f"At a fixed number of optimiser steps, batch {largest} beats batch {small} (kNN accuracy).",
+                      f"At a fixed number of optimiser steps, so with {largest // small} times the images seen, batch "
+                      f"{largest} beats batch {small} (kNN accuracy).",
                       _knn(fixed_steps[-1], f"batch_{largest}"), _knn(fixed_steps[0], f"batch_{small}")),
     ]
     if 0.5 in by_tau:
