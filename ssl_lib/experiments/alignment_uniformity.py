@@ -262,6 +262,17 @@ def _rank_correlation(runs: dict, accuracy: str, loss: str, among: list[str]) ->
     return float(test.statistic), float(test.pvalue)
 
 
+def alignment_alone(m: dict) -> dict:
+    """Probe accuracy against L_align alone among the encoders of the sweep's measurements ``m``
+    that did not collapse: the Spearman rank correlation, its p-value and the verdict of the rule
+    of ``accuracy_rank_align``, the claim first fixed for the sweep (better accuracy with a lower
+    L_align, p < 0.05). It was replaced by ``accuracy_rank_both`` after the runs were seen; the
+    chapter shows its verdict beside its successor's."""
+    rho, p = _rank_correlation(m["encoders"], "probe", "align", m["not_collapsed"])
+    verdict = "undecided" if not p < 0.05 else ("holds" if rho < 0 else "does not hold")
+    return {"rho": rho, "p_value": p, "verdict": verdict}
+
+
 def align_uniform_sweep_claims(m: dict, scale: str) -> list[Claim]:
     """The claims of :func:`align_uniform_sweep`, decided from its measurements."""
     runs, names, alive = m["encoders"], m["names"], m["not_collapsed"]

@@ -583,7 +583,8 @@ def prediction_head_heads_claims(m: dict, scale: str) -> list[Claim]:
     ]
 
 
-@experiment("prediction_head_heads", chapter="08_prediction_head", claims=prediction_head_heads_claims)
+@experiment("prediction_head_heads", chapter="08_prediction_head", stored=("medium",),
+            claims=prediction_head_heads_claims)
 def prediction_head_heads(scale: str, seed: int):
     """SimSiam on CIFAR-10 with each head of :data:`HEADS` on the pilot's recipe, against the same
     network at initialisation (its batch norms as initialised and calibrated); the fixed identity
