@@ -294,6 +294,40 @@ def top_activating(responses: torch.Tensor, k: int = 8) -> torch.Tensor:
     return r.topk(k, dim=0).indices.T
 
 
+def firing_by_color_sensitivity(units: dict[str, dict[str, list[float]]], bands: int = 3) -> list[dict]:
+    """The per-image firing rate of units that care about colour equally, network against network.
+
+    ``units`` maps a network's name to its units of one layer: ``{"color_sensitivity": [...],
+    "image_firing_rate": [...]}`` (:func:`color_sensitivity`, :func:`firing_rate`; NaN
+    sensitivities, of silent units, are left out). The units of all the networks together are cut
+    into ``bands`` bands of colour sensitivity with equally many units each (quantiles); returns one
+    row per band: its range ``(low, high)`` and, per network, the mean firing rate of its units in
+    the band and their number (NaN and 0 where it has none). Where two networks' rates agree band
+    by band, a difference of their layer means comes from how many units of each kind they have.
+    """
+    if bands < 1:
+        raise ValueError(f"bands must be >= 1, got {bands}")
+    for name, layer in units.items():
+        if len(layer["color_sensitivity"]) != len(layer["image_firing_rate"]):
+            raise ValueError(f"network {name!r}: {len(layer['color_sensitivity'])} colour sensitivities "
+                             f"for {len(layer['image_firing_rate'])} firing rates; give one of each per unit")
+    kept = {name: [(c, r) for c, r in zip(layer["color_sensitivity"], layer["image_firing_rate"]) if not math.isnan(c)]
+            for name, layer in units.items()}
+    pooled = torch.tensor([c for pairs in kept.values() for c, _ in pairs], dtype=torch.float64)
+    if pooled.numel() < bands:
+        raise ValueError(f"{pooled.numel()} units with a colour sensitivity cannot fill {bands} bands")
+    edges = torch.quantile(pooled, torch.linspace(0, 1, bands + 1, dtype=torch.float64)).tolist()
+    rows = []
+    for b in range(bands):
+        low, high = edges[b], edges[b + 1]
+        row = {"band": (low, high)}
+        for name, pairs in kept.items():
+            rates = [r for c, r in pairs if low <= c and (c < high or (b == bands - 1 and c <= high))]
+            row[name] = (sum(rates) / len(rates) if rates else float("nan"), len(rates))
+        rows.append(row)
+    return rows
+
+
 def sparsity_by_layer(responses: dict[str, torch.Tensor], threshold: float = 0.5) -> dict[str, dict[str, float]]:
     """Per layer: the mean firing rate and mean Hoyer index of its live units, the mean
     population activity (:func:`population_activity`) and the dead share.

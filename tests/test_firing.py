@@ -190,3 +190,19 @@ def test_shape_messages_name_the_expected_shapes():
         firing.population_activity(torch.rand(5, 2), threshold=0.0)
 
 
+
+
+def test_firing_by_color_sensitivity_compares_units_that_care_about_colour_equally():
+    # network a: colour detectors fire rarely, luminance units often; b: the same units, more of the second kind
+    a = {"color_sensitivity": [0.9, 0.8, 0.1, float("nan")], "image_firing_rate": [0.1, 0.1, 0.5, 0.0]}
+    b = {"color_sensitivity": [0.85, 0.2, 0.1], "image_firing_rate": [0.1, 0.5, 0.5]}
+    rows = firing.firing_by_color_sensitivity({"a": a, "b": b}, bands=2)
+    assert [row["band"][0] for row in rows][0] == 0.1 and rows[-1]["band"][1] == 0.9
+    low, high = rows
+    assert low["a"] == (0.5, 1) and low["b"] == (0.5, 2)       # same rate, different numbers of units
+    assert high["a"] == (0.1, 2) and high["b"] == (0.1, 1)
+    assert sum(row["a"][1] for row in rows) == 3               # the silent unit (NaN) is left out
+    with pytest.raises(ValueError, match="one of each per unit"):
+        firing.firing_by_color_sensitivity({"a": {"color_sensitivity": [0.1], "image_firing_rate": []}})
+    with pytest.raises(ValueError, match="bands must be"):
+        firing.firing_by_color_sensitivity({"a": a}, bands=0)
