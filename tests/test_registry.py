@@ -5,6 +5,7 @@ import json
 import pytest
 
 from ssl_lib import experiments
+from ssl_lib.experiments import registry
 
 PROVENANCE = {"scale", "seed", "device", "torch", "python", "git_commit", "wall_time_s", "finished_utc"}
 
@@ -26,6 +27,20 @@ def test_save_and_load_round_trip(tmp_path):
     loaded = experiments.load(path)
     assert loaded.claims == result.claims and loaded.measurements == result.measurements
     assert "| `loss_decreases` |" in loaded.claims_markdown()
+
+
+def test_a_page_shows_the_claims_table_folded_under_its_count_with_the_provenance_in_view():
+    result = experiments.load(registry.stored_path("prediction_head_pilot", "medium", 0))
+    shown = result._repr_markdown_()
+    head, table_and_rest = shown.split("</summary>")
+    counts = {v: sum(c.verdict == v for c in result.claims) for v in ("holds", "does not hold", "undecided")}
+    assert head.startswith('<details class="claims">') and "prediction_head_pilot" in head
+    assert f"{counts['does not hold']} do" in head or f"{counts['does not hold']} does" in head
+    table, provenance = table_and_rest.split("</details>")
+    assert "| `offdiag_beats_untrained` |" in table and "medium scale" not in table
+    assert "medium scale, seed 0" in provenance
+    verdicts = experiments.SeedVerdicts((result,))._repr_markdown_()
+    assert verdicts.startswith('<details class="claims">') and "| over the seeds |" in verdicts
 
 
 def test_registry_rejects_unknown_names_bad_seeds_and_scales():

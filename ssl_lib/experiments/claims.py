@@ -9,6 +9,8 @@ experiment's claims over several seeds.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -161,8 +163,18 @@ class SeedVerdicts:
                 cells.append(VERDICT_CELL[c.verdict] + margin)
             statement = self.shown[0].claim(id).statement.replace("|", "\\|")
             rows.append(f"| `{id}` | {statement} | {' | '.join(cells)} | {VERDICT_CELL[self.verdict(id)]} |")
-        rows += ["", f"*{provenance_line(*self.shown)}.*"]
-        return "\n".join(rows)
+        counts = Counter(self.verdict(id) for id in self.ids)
+        return folded_table("\n".join(rows), self.shown[0].name, counts, provenance_line(*self.shown))
+
+
+def folded_table(table: str, name: str, counts: Counter, provenance: str) -> str:
+    """A claims table as a page shows it: folded under a line that counts the verdicts (the
+    chapter's findings box already gives each one), the provenance always in view."""
+    words = {"holds": ("holds", "hold"), "does not hold": ("does not hold", "do not hold"),
+             "undecided": ("undecided", "undecided")}
+    said = ", ".join(f"{counts[v]} {words[v][counts[v] != 1]}" for v in words if counts[v])
+    return (f"<details class=\"claims\">\n<summary>The claims of <code>{name}</code>: {said} "
+            f"(open the table)</summary>\n\n{table}\n\n</details>\n\n*{provenance}.*")
 
 
 VERDICT_CELL = {"holds": "yes", "does not hold": "**no**", "undecided": "*undecided*"}

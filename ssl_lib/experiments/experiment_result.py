@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ssl_lib.experiments.claims import VERDICT_CELL, Claim, format_number
+from ssl_lib.experiments.claims import VERDICT_CELL, Claim, folded_table, format_number
 from ssl_lib.experiments.provenance import provenance_line
 from ssl_lib.storage import write_json
 
@@ -48,7 +49,10 @@ class ExperimentResult:
         return "\n".join(rows)
 
     def _repr_markdown_(self) -> str:
-        return self.claims_markdown()
+        if not self.claims:
+            return self.claims_markdown()
+        table = self.claims_markdown().rsplit("\n\n", 1)[0]
+        return folded_table(table, self.name, Counter(c.verdict for c in self.claims), provenance_line(self))
 
     def to_dict(self) -> dict[str, Any]:
         return {
