@@ -27,6 +27,7 @@ over images even when it fires somewhere on most of them (chapter 06 measures th
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import OrderedDict
 
@@ -317,14 +318,15 @@ def firing_by_color_sensitivity(units: dict[str, dict[str, list[float]]], bands:
     if pooled.numel() < bands:
         raise ValueError(f"{pooled.numel()} units with a colour sensitivity cannot fill {bands} bands")
     edges = torch.quantile(pooled, torch.linspace(0, 1, bands + 1, dtype=torch.float64)).tolist()
-    rows = []
-    for b in range(bands):
-        low, high = edges[b], edges[b + 1]
-        row = {"band": (low, high)}
-        for name, pairs in kept.items():
-            rates = [r for c, r in pairs if low <= c and (c < high or (b == bands - 1 and c <= high))]
+
+    def band_of(c: float) -> int:  # [edges[b], edges[b + 1]), the last band closed above
+        return min(bisect.bisect_right(edges, c) - 1, bands - 1)
+
+    rows = [{"band": (edges[b], edges[b + 1])} for b in range(bands)]
+    for name, pairs in kept.items():
+        for b, row in enumerate(rows):
+            rates = [r for c, r in pairs if band_of(c) == b]
             row[name] = (sum(rates) / len(rates) if rates else float("nan"), len(rates))
-        rows.append(row)
     return rows
 
 

@@ -262,15 +262,26 @@ def _rank_correlation(runs: dict, accuracy: str, loss: str, among: list[str]) ->
     return float(test.statistic), float(test.pvalue)
 
 
-def alignment_alone(m: dict) -> dict:
-    """Probe accuracy against L_align alone among the encoders of the sweep's measurements ``m``
-    that did not collapse: the Spearman rank correlation, its p-value and the verdict of the rule
-    of ``accuracy_rank_align``, the claim first fixed for the sweep (better accuracy with a lower
-    L_align, p < 0.05). It was replaced by ``accuracy_rank_both`` after the runs were seen; the
-    chapter shows its verdict beside its successor's."""
-    rho, p = _rank_correlation(m["encoders"], "probe", "align", m["not_collapsed"])
-    verdict = "undecided" if not p < 0.05 else ("holds" if rho < 0 else "does not hold")
-    return {"rho": rho, "p_value": p, "verdict": verdict}
+def _negative_rank_claim(runs: dict, id: str, statement: str, accuracy: str, loss: str,
+                         among: list[str]) -> Claim:
+    """Holds for a negative rank correlation with p < 0.05, does not for a positive one with
+    p < 0.05, undecided otherwise (too few encoders or too weak an ordering)."""
+    r, p = _rank_correlation(runs, accuracy, loss, among)
+    decided = p < 0.05
+    return claim(id, statement, held=decided and r < 0, decided=decided, spearman_rho=r, p_value=p,
+                 encoders=len(among), spearman_rho_knn=_rank_correlation(runs, "knn", loss, among)[0])
+
+
+def alignment_alone(m: dict) -> Claim:
+    """``accuracy_rank_align``, the claim first fixed for the sweep of measurements ``m``, decided
+    by its own rule: among encoders that did not collapse, better probe accuracy goes with a lower
+    L_align alone. It was replaced by ``accuracy_rank_both`` after the runs were seen, so it is
+    not among the sweep's claims; the chapter shows its verdict beside its successor's."""
+    return _negative_rank_claim(m["encoders"], "accuracy_rank_align",
+                                "Among encoders that did not collapse, better accuracy goes with a lower "
+                                "held-out L_align (a negative Spearman rank correlation, p < 0.05; linear "
+                                "probe on the normalised output).",
+                                "probe", "align", m["not_collapsed"])
 
 
 def align_uniform_sweep_claims(m: dict, scale: str) -> list[Claim]:
@@ -278,14 +289,6 @@ def align_uniform_sweep_claims(m: dict, scale: str) -> list[Claim]:
     runs, names, alive = m["encoders"], m["names"], m["not_collapsed"]
     threshold, ratio, largest = m["collapse_threshold"], m["weight_ratio"], m["largest_align_weight"]
     weighted = list(ratio)
-
-    def negative_rank_claim(id: str, statement: str, accuracy: str, loss: str, among: list[str]):
-        """Holds for a negative rank correlation with p < 0.05, does not for a positive one with
-        p < 0.05, undecided otherwise (too few encoders or too weak an ordering)."""
-        r, p = _rank_correlation(runs, accuracy, loss, among)
-        decided = p < 0.05
-        return claim(id, statement, held=decided and r < 0, decided=decided, spearman_rho=r, p_value=p,
-                     encoders=len(among), spearman_rho_knn=_rank_correlation(runs, "knn", loss, among)[0])
 
     n_test = next(iter(runs.values()))["test_images"]
     se = {k: {acc: accuracy_se(runs[k][acc], n_test) for acc in ("knn", "probe")} for k in names}
@@ -301,17 +304,17 @@ def align_uniform_sweep_claims(m: dict, scale: str) -> list[Claim]:
                       ("probe_best_infonce_minus_3_points", runs[best_infonce]["probe"] - 0.03,
                        se[best_infonce]["probe"]),
                       probe_best_infonce=runs[best_infonce]["probe"]),
-        negative_rank_claim("accuracy_rank_uniform",
-                            "Across the sweep, better accuracy goes with lower held-out L_uniform (a "
-                            "negative Spearman rank correlation, p < 0.05; linear probe on the "
-                            "normalised output, as in the paper).",
-                            "probe", "uniform", names),
-        negative_rank_claim("accuracy_rank_both",
-                            "The best encoders are those low on both losses (our reading of the "
-                            "paper): among encoders that did not collapse, better accuracy goes with "
-                            "a lower held-out L_align + L_uniform (a negative Spearman rank "
-                            "correlation, p < 0.05; linear probe on the normalised output).",
-                            "probe", "align_plus_uniform", alive),
+        _negative_rank_claim(runs, "accuracy_rank_uniform",
+                             "Across the sweep, better accuracy goes with lower held-out L_uniform (a "
+                             "negative Spearman rank correlation, p < 0.05; linear probe on the "
+                             "normalised output, as in the paper).",
+                             "probe", "uniform", names),
+        _negative_rank_claim(runs, "accuracy_rank_both",
+                             "The best encoders are those low on both losses (our reading of the "
+                             "paper): among encoders that did not collapse, better accuracy goes with "
+                             "a lower held-out L_align + L_uniform (a negative Spearman rank "
+                             "correlation, p < 0.05; linear probe on the normalised output).",
+                             "probe", "align_plus_uniform", alive),
         _collapse_claim(runs, largest, "au_a=1_u=1", threshold, se),
         claim("collapse_above_ratio_four",
               "Weight ratios λa/λu above 4 collapse the encoder and ratios below 4 do not (the "

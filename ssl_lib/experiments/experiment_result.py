@@ -37,22 +37,25 @@ class ExperimentResult:
     def all_hold(self) -> bool:
         return all(c.held for c in self.claims)
 
-    def claims_markdown(self) -> str:
-        """The claims as a Markdown table (shown by Jupyter and the book)."""
+    def claims_table(self) -> str:
+        """The claims as a Markdown table, with each one's evidence."""
         rows = ["| claim | statement | holds | evidence |", "| --- | --- | --- | --- |"]
         for c in self.claims:
             numbers = "; ".join(f"{k} = {format_number(v)}" for k, v in c.evidence.items())
             statement = c.statement.replace("|", "\\|")
             rows.append(f"| `{c.id}` | {statement} | {VERDICT_CELL[c.verdict]} | {numbers} |")
-        rows.append("")
-        rows.append(f"*{provenance_line(self)}.*")
         return "\n".join(rows)
 
+    def claims_markdown(self) -> str:
+        """The claims table and the provenance, as the command line prints them."""
+        return f"{self.claims_table()}\n\n*{provenance_line(self)}.*"
+
     def _repr_markdown_(self) -> str:
+        """What Jupyter and the book show: the table folded under its count of verdicts."""
         if not self.claims:
             return self.claims_markdown()
-        table = self.claims_markdown().rsplit("\n\n", 1)[0]
-        return folded_table(table, self.name, Counter(c.verdict for c in self.claims), provenance_line(self))
+        return folded_table(self.claims_table(), self.name, Counter(c.verdict for c in self.claims),
+                            provenance_line(self))
 
     def to_dict(self) -> dict[str, Any]:
         return {
