@@ -69,17 +69,16 @@ def _over_seeds(verdicts: SeedVerdicts, id: str) -> str:
 
 def findings_box(chapter: str, scale: str) -> str:
     """The chapter's findings as Markdown: one line per claim, its verdict over the seeds first,
-    then the paper's statement it tests, grouped by experiment with where its results come from."""
-    lines = ["> **What this chapter finds.** Each line is one claim, checked against this page's own "
-             "results further down; a claim holds only when it holds on every seed shown.", ">"]
+    then the paper's statement it tests, grouped by experiment with where its results come from;
+    in a ``<div class="findings">`` that the book's style sheet sets as a compact box."""
+    lines = ['<div class="findings">', "",
+             "**What this chapter finds.** Each line is one claim, checked against this page's own "
+             "results further down; a claim holds only when it holds on every seed shown.", ""]
     for verdicts in chapter_verdicts(chapter, scale):
-        lines.append(f"> `{verdicts.shown[0].name}` ({_origin(verdicts)}):")
-        lines.append(">")
-        for id in verdicts.ids:
-            statement = verdicts.shown[0].claim(id).statement
-            lines.append(f"> - {_over_seeds(verdicts, id)}: {statement}")
-        lines.append(">")
-    return "\n".join(lines[:-1])
+        lines += [f"`{verdicts.shown[0].name}` ({_origin(verdicts)}):", ""]
+        lines += [f"- {_over_seeds(verdicts, id)}: {verdicts.shown[0].claim(id).statement}" for id in verdicts.ids]
+        lines.append("")
+    return "\n".join([*lines, "</div>"])
 
 
 def chapters() -> list[str]:
