@@ -90,13 +90,33 @@ def stored_path(provenance: dict) -> str:
     return f"{precision}, {layout}"
 
 
-def measured_quick_seconds() -> dict:
-    """The committed record of each chapter's execution time at the quick scale: ``{"chapters":
-    {chapter: seconds}, "measured": how and when}``; empty chapters when none was recorded."""
+def quick_time_records() -> dict[str, dict]:
+    """The committed records of each chapter's execution time at the quick scale, one per training
+    path (:func:`machine_path`: the kind of CPU they were measured on): ``{path: {"chapters":
+    {chapter: seconds}, "measured": how and when}}``; empty when none was recorded."""
     path = resources.files("ssl_lib") / "results" / "chapter_times.json"
     if not path.is_file():
+        return {}
+    return json.loads(path.read_text())["by_path"]
+
+
+def measured_quick_seconds() -> dict:
+    """The record of :func:`quick_time_records` for this machine's training path, or, where none
+    was measured on this kind of CPU, another one (its ``measured`` says where it comes from);
+    empty chapters when none was recorded."""
+    records = quick_time_records()
+    if not records:
         return {"chapters": {}, "measured": "not recorded"}
-    return json.loads(path.read_text())
+    return records.get(machine_path(), next(iter(records.values())))
+
+
+def other_quick_times(chapter: str) -> str:
+    """The chapter's quick-scale time measured on the other kinds of CPU, for the set-up line
+    (empty when only this machine's kind was measured)."""
+    here = measured_quick_seconds()["measured"]
+    others = [record for record in quick_time_records().values()
+              if record["measured"] != here and chapter in record["chapters"]]
+    return "".join(f"; on {record['measured']}: about {_duration(record['chapters'][chapter])}" for record in others)
 
 
 def training_seconds(*results) -> float:
@@ -171,7 +191,14 @@ def _medium_text(chapter: str, stored: tuple[dict[int, float], str, str] | None,
     if gpu:
         return f"{measured}; on a GPU, not measured"
     if path == here:
-        return f"{measured}, this machine's path"
+        others = [(other, rate) for other, rate in rates.items()   # the other kinds of CPU
+                  if here in rates and rate["cpu"] != rates[here]["cpu"]]
+        return f"{measured}, this machine's path" + "".join(
+            f"; in {other} on {rate['cpu']} about "
+            + ", ".join(f"{m * rates[here]['images_per_s'] / rate['images_per_s']:.0f} min (seed {seed})"
+                        for seed, m in minutes.items())
+            + f", an ESTIMATE scaled by the measured step rates ({rate['images_per_s']:.0f} against "
+              f"{rates[here]['images_per_s']:.0f} images/s)" for other, rate in others)
     if path not in rates or here not in rates:
         return f"{measured}; this machine trains in {here}, whose speed is not recorded"
     ratio = rates[path]["images_per_s"] / rates[here]["images_per_s"]
@@ -190,7 +217,7 @@ def expected_time(chapter: str, scale: str, gpu: bool) -> str:
     quick_text = f"about {_duration(quick)} ({record['measured']})" if quick is not None else "not recorded"
     epochs = full_scale_epochs(chapter)
     if scale == "quick" or not epochs:
-        return f"expected time at the quick scale: {quick_text}" + (
+        return f"expected time at the quick scale: {quick_text}{other_quick_times(chapter)}" + (
             "" if scale == "quick" else "; this chapter trains no CIFAR-10 network, so every scale costs the same")
     if scale == "medium":
         stored = stored_training_minutes(chapter)

@@ -42,10 +42,16 @@ def test_the_memory_estimate_grows_along_the_line_through_two_probes():
 
 
 def test_expected_time_says_where_each_number_comes_from(monkeypatch):
-    monkeypatch.setattr(costs, "measured_quick_seconds",
-                        lambda: {"measured": "a test machine, 2026-01-01", "chapters": {"02_simclr": 90.0}})
+    here = {"measured": "a test machine, 2026-01-01", "chapters": {"02_simclr": 90.0}}
+    other = {"measured": "another kind of CPU, 2026-01-02", "chapters": {"02_simclr": 30.0}}
+    monkeypatch.setattr(costs, "quick_time_records", lambda: {costs.machine_path(): here, "other path": other})
+    assert costs.expected_time("02_simclr", "quick", gpu=False) == (
+        "expected time at the quick scale: about 1.5 min (a test machine, 2026-01-01); "
+        "on another kind of CPU, 2026-01-02: about 30 s")
+    monkeypatch.setattr(costs, "quick_time_records", lambda: {"other path": other})   # none from this kind
     assert costs.expected_time("02_simclr", "quick", gpu=False) == \
-        "expected time at the quick scale: about 1.5 min (a test machine, 2026-01-01)"
+        "expected time at the quick scale: about 30 s (another kind of CPU, 2026-01-02)"
+    monkeypatch.setattr(costs, "quick_time_records", lambda: {costs.machine_path(): here})
     full = costs.expected_time("02_simclr", "full", gpu=True)
     assert "ESTIMATE" in full and "ResNet-18 epochs" in full and "CPU" not in full
     assert "use the medium scale" in costs.expected_time("02_simclr", "full", gpu=False)
@@ -77,6 +83,24 @@ def test_chapter_times_are_read_from_a_junit_report(tmp_path):
         chapter_times.chapter_seconds(tmp_path / "missing.xml")
 
 
+def test_chapter_times_are_recorded_under_this_machines_path_keeping_the_other_kinds(tmp_path, monkeypatch):
+    import json
+
+    import chapter_times
+
+    out = tmp_path / "chapter_times.json"
+    out.write_text(json.dumps({"by_path": {"some other path": {"measured": "elsewhere", "chapters": {"01_pipeline": 9.0}}}}))
+    monkeypatch.setattr(chapter_times, "OUT", out)
+    report = tmp_path / "report.xml"
+    report.write_text('<testsuites><testsuite name="pytest">'
+                      '<testcase classname="notebooks.02_simclr.ipynb" name="" time="61.23"/></testsuite></testsuites>')
+    assert chapter_times.main([str(report), "--machine", "a test CPU"]) == 0
+    records = json.loads(out.read_text())["by_path"]
+    assert records["some other path"]["chapters"] == {"01_pipeline": 9.0}
+    assert records[costs.machine_path()]["chapters"] == {"02_simclr": 61.2}
+    assert records[costs.machine_path()]["measured"].startswith("a test CPU, ")
+
+
 def test_a_stored_time_from_another_training_path_is_scaled_by_the_measured_rates(monkeypatch):
     rates = {"bfloat16, channels-last": {"images_per_s": 1000.0, "cpu": "an AMX CPU"},
              "float32, channels-last": {"images_per_s": 400.0, "cpu": "an EPYC"}}
@@ -87,7 +111,9 @@ def test_a_stored_time_from_another_training_path_is_scaled_by_the_measured_rate
     assert "about 25 min (seed 0), 50 min (seed 1) of training on this machine" in text
     assert "ESTIMATE" in text and "an AMX CPU" in text and "1000 and 400 images/s" in text
     same = costs._medium_text("02_simclr", ({0: 10.0}, "cpu (2 threads)", "float32, channels-last"))
-    assert "ESTIMATE" not in same and "this machine's path" in same
+    assert same.startswith("10 min (seed 0) of training, measured on cpu (2 threads) in float32, channels-last, "
+                           "this machine's path; ")   # measured here, and the other kind's time beside it
+    assert "in bfloat16, channels-last on an AMX CPU about 4 min (seed 0), an ESTIMATE" in same
     unknown = costs._medium_text("02_simclr", ({0: 10.0}, "cpu", "float16, channels-last"))
     assert "not recorded" in unknown
     assert "on a GPU, not measured" in costs._medium_text("02_simclr", stored, gpu=True)

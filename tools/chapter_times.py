@@ -4,9 +4,10 @@
 
 ``make test`` executes every chapter's notebook with nbmake (stored results off, so every
 result is computed at the quick scale) and writes a JUnit report (``--junitxml``). This tool
-reads each notebook's time from it and stores them in the package, where
+reads each notebook's time from it and stores them in the package under this machine's training
+path (one record per kind of CPU: bfloat16 where it is native, float32 elsewhere), where
 :func:`ssl_lib.costs.expected_time` reads them for the chapters' set-up cells and the
-instructors' page. Commit the file after a CI run on the machine the README describes.
+instructors' page; the other kinds' records are kept. Commit the file after a CI run.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ import sys
 import xml.etree.ElementTree as ET
 from datetime import date
 from pathlib import Path
+
+from ssl_lib.costs import machine_path
+from ssl_lib.runtime import describe_device
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "ssl_lib" / "results" / "chapter_times.json"
@@ -43,12 +47,17 @@ def chapter_seconds(report: Path) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("report", type=Path, help="the JUnit XML report of `make test`")
-    parser.add_argument("--machine", default="2 CPU cores with AVX-512 BF16, CI",
-                        help="where and how the report was measured (shown beside the times; the date is added)")
+    parser.add_argument("--machine", default=None,
+                        help="where and how the report was measured (shown beside the times; the date is added); "
+                             "default: this machine's device and 'nbmake, no trained run cached'")
     args = parser.parse_args(argv)
-    record = {"measured": f"{args.machine}, {date.today().isoformat()}", "chapters": chapter_seconds(args.report)}
-    OUT.write_text(json.dumps(record, indent=1) + "\n")
-    print(f"{OUT}: {len(record['chapters'])} chapters, {sum(record['chapters'].values()) / 60:.1f} min in all")
+    machine = args.machine or f"{describe_device()}, nbmake, no trained run cached"
+    records = json.loads(OUT.read_text())["by_path"] if OUT.is_file() else {}
+    records[machine_path()] = {"measured": f"{machine}, {date.today().isoformat()}",
+                               "chapters": chapter_seconds(args.report)}
+    OUT.write_text(json.dumps({"by_path": records}, indent=1) + "\n")
+    chapters = records[machine_path()]["chapters"]
+    print(f"{OUT} ({machine_path()}): {len(chapters)} chapters, {sum(chapters.values()) / 60:.1f} min in all")
     return 0
 
 
