@@ -157,3 +157,14 @@ def test_relation_says_where_a_value_stands_as_greater_claim_decides():
     assert experiments.relation(0.60, 0.01, 0.50, 0.01) == "above"
     assert experiments.relation(0.40, 0.01, 0.50, 0.01) == "below"
     assert experiments.relation(0.51, 0.01, 0.50, 0.01) == "within the noise of"
+
+
+@pytest.mark.parametrize("a, verdict", [(0.500, "holds"), (0.504, "holds"), (0.510, "undecided"),
+                                        (0.530, "does not hold"), (0.470, "does not hold")])
+def test_an_equivalence_claim_holds_inside_its_margin_and_fails_outside_it_beyond_the_noise(a, verdict):
+    from ssl_lib.experiments.claims import equivalence_claim
+
+    c = equivalence_claim("x", "A and B are within 2 points.", ("a", a, 0.003), ("b", 0.500, 0.004), margin=0.02)
+    assert c.verdict == verdict and c.evidence["margin"] == 0.02        # 2 SE of the difference: 0.01
+    with pytest.raises(ValueError, match="margin must be positive"):
+        equivalence_claim("x", "", ("a", 0.5, 0.01), ("b", 0.5, 0.01), margin=0)

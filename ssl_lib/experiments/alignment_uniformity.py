@@ -16,6 +16,7 @@ classifier on the normalised output, the paper's supervised encoder) of :mod:`ss
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import torch
@@ -25,7 +26,7 @@ from scipy import stats
 from ssl_lib import augment as aug
 from ssl_lib import hypersphere as hs
 from ssl_lib.evaluate import accuracy_se, extract_features, knn_accuracy, linear_probe_accuracy
-from ssl_lib.experiments.claims import Claim, claim, greater_claim
+from ssl_lib.experiments.claims import Claim, claim, equivalence_claim, greater_claim
 from ssl_lib.experiments.registry import experiment
 from ssl_lib.losses import align_loss, uniform_loss
 from ssl_lib.runtime import seed_everything
@@ -284,6 +285,71 @@ def alignment_alone(m: dict) -> Claim:
                                 "probe", "align", m["not_collapsed"])
 
 
+def _partial_rank_correlation(runs: dict, accuracy: str, loss: str, control: str,
+                              among: list[str]) -> tuple[float, float, float]:
+    """The partial Spearman rank correlation of an accuracy with a held-out loss at a fixed
+    ``control`` loss over the encoders ``among`` (the Pearson partial correlation of their ranks),
+    its two-sided p-value (Student's t with n - 3 degrees of freedom) and the rank correlation of
+    the loss with the control; NaN where it is undefined (fewer than four encoders, or the loss and
+    the control ranking the encoders in exactly the same or the opposite order)."""
+    ranks = {key: stats.rankdata([runs[k][key] for k in among]) for key in (accuracy, loss, control)}
+    if len(among) < 4:
+        return float("nan"), float("nan"), float("nan")
+    r_al, r_ac, r_lc = (float(stats.pearsonr(ranks[a], ranks[b]).statistic)
+                        for a, b in ((accuracy, loss), (accuracy, control), (loss, control)))
+    if abs(r_ac) >= 1 - 1e-12 or abs(r_lc) >= 1 - 1e-12:
+        return float("nan"), float("nan"), r_lc
+    r = (r_al - r_ac * r_lc) / math.sqrt((1 - r_ac ** 2) * (1 - r_lc ** 2))
+    t_stat = r * math.sqrt((len(among) - 3) / max(1 - r ** 2, 1e-300))
+    return r, float(2 * stats.t.sf(abs(t_stat), len(among) - 3)), r_lc
+
+
+def alignment_at_fixed_uniformity(runs: dict, among: list[str]) -> Claim:
+    """``accuracy_rank_align_at_fixed_uniform``: among encoders that did not collapse, at a fixed
+    held-out L_uniform better accuracy goes with a lower L_align (a negative partial Spearman
+    correlation, p < 0.05; undecided where it is undefined, as on a sweep whose encoders lie on the
+    trade-off). Added after the sweep's runs were seen; fixed before any run that could fill the
+    plane of the two losses."""
+    r, p, r_lc = _partial_rank_correlation(runs, "probe", "align", "uniform", among)
+    decided = p < 0.05   # False for NaN
+    return claim("accuracy_rank_align_at_fixed_uniform",
+                 "At a fixed held-out L_uniform, better accuracy goes with a lower held-out L_align, among "
+                 "encoders that did not collapse (a negative partial Spearman correlation, p < 0.05; "
+                 "linear probe on the normalised output; our test of the paper's 'low on both'; added "
+                 "after the runs were seen).",
+                 held=decided and r < 0, decided=decided, partial_rho=r, p_value=p,
+                 rho_align_uniform=r_lc, encoders=len(among))
+
+
+def _best_direct_and_infonce(m: dict) -> tuple[tuple, tuple]:
+    """The best directly optimised and the best InfoNCE encoder of the sweep, by the probe, each as
+    ``(name, accuracy, standard error)``."""
+    runs = m["encoders"]
+    n_test = next(iter(runs.values()))["test_images"]
+    best_direct = max(m["weight_ratio"], key=lambda k: runs[k]["probe"])
+    best_infonce = max((k for k in m["names"] if k.startswith("infonce")), key=lambda k: runs[k]["probe"])
+    return tuple((name, runs[k]["probe"], accuracy_se(runs[k]["probe"], n_test))
+                 for name, k in (("probe_best_direct", best_direct), ("probe_best_infonce", best_infonce)))
+
+
+def direct_within_three_points(m: dict) -> Claim:
+    """``direct_matches_infonce`` as first fixed for the sweep of measurements ``m``: the best
+    directly optimised encoder comes within 3 points of the best InfoNCE encoder, or beats it. It
+    was replaced by the 1-point equivalence test after the runs were seen (3 points were 40% of the
+    spread of the encoders it compares), so it is not among the sweep's claims; the chapter shows
+    its verdict beside its successor's."""
+    direct, (_, infonce, infonce_se) = _best_direct_and_infonce(m)
+    return greater_claim("direct_within_three_points",
+                         "The best encoder trained on weighted L_align + L_uniform directly comes within "
+                         "3 points of the best InfoNCE encoder of the sweep, or beats it.",
+                         direct, ("probe_best_infonce_minus_3_points", infonce - 0.03, infonce_se),
+                         probe_best_infonce=infonce)
+
+
+#: The margin of ``direct_matches_infonce``: within one point of probe accuracy.
+EQUIVALENCE_MARGIN = 0.01
+
+
 def align_uniform_sweep_claims(m: dict, scale: str) -> list[Claim]:
     """The claims of :func:`align_uniform_sweep`, decided from its measurements."""
     runs, names, alive = m["encoders"], m["names"], m["not_collapsed"]
@@ -292,18 +358,15 @@ def align_uniform_sweep_claims(m: dict, scale: str) -> list[Claim]:
 
     n_test = next(iter(runs.values()))["test_images"]
     se = {k: {acc: accuracy_se(runs[k][acc], n_test) for acc in ("knn", "probe")} for k in names}
-    best_direct = max(weighted, key=lambda k: runs[k]["probe"])
-    best_infonce = max((k for k in names if k.startswith("infonce")), key=lambda k: runs[k]["probe"])
     above, below = [k for k in weighted if ratio[k] > 4], [k for k in weighted if ratio[k] < 4]
     return [
-        greater_claim("direct_matches_infonce",
-                      "The best encoder trained on weighted L_align + L_uniform directly comes within "
-                      "3 points of the best InfoNCE encoder of the sweep, or beats it (linear probe on "
-                      "the normalised output; the paper compares the best of each, on STL-10).",
-                      ("probe_best_direct", runs[best_direct]["probe"], se[best_direct]["probe"]),
-                      ("probe_best_infonce_minus_3_points", runs[best_infonce]["probe"] - 0.03,
-                       se[best_infonce]["probe"]),
-                      probe_best_infonce=runs[best_infonce]["probe"]),
+        equivalence_claim("direct_matches_infonce",
+                          "The best encoder trained on weighted L_align + L_uniform directly and the best "
+                          "InfoNCE encoder of the sweep are within 1 point of each other (an equivalence "
+                          "test at two standard errors; linear probe on the normalised output; the paper "
+                          "compares the best of each, on STL-10; the margin was 3 points, one-sided, before "
+                          "the runs were seen).",
+                          *_best_direct_and_infonce(m), margin=EQUIVALENCE_MARGIN),
         _negative_rank_claim(runs, "accuracy_rank_uniform",
                              "Across the sweep, better accuracy goes with lower held-out L_uniform (a "
                              "negative Spearman rank correlation, p < 0.05; linear probe on the "
@@ -315,6 +378,7 @@ def align_uniform_sweep_claims(m: dict, scale: str) -> list[Claim]:
                              "a lower held-out L_align + L_uniform (a negative Spearman rank "
                              "correlation, p < 0.05; linear probe on the normalised output).",
                              "probe", "align_plus_uniform", alive),
+        alignment_at_fixed_uniformity(runs, alive),
         _collapse_claim(runs, largest, "au_a=1_u=1", threshold, se),
         claim("collapse_above_ratio_four",
               "Weight ratios λa/λu above 4 collapse the encoder and ratios below 4 do not (the "

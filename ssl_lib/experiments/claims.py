@@ -77,6 +77,25 @@ def greater_claim(id: str, statement: str, larger: tuple[str, float, float], sma
                  **{name_a: a, name_b: b, "difference": difference, "difference_se": se}, **evidence)
 
 
+def equivalence_claim(id: str, statement: str, a: tuple[str, float, float], b: tuple[str, float, float],
+                      margin: float, **evidence: float) -> Claim:
+    """The claim "``a`` and ``b`` are within ``margin`` of each other", each given as ``(name,
+    value, standard error)``: with the difference d and its standard error s (as in
+    :func:`greater_claim`), it holds when |d| + MARGIN_SE * s < margin (the whole interval inside
+    the margin), does not hold when |d| - MARGIN_SE * s > margin (outside it beyond the noise),
+    and is undecided in between. Where MARGIN_SE * s >= margin it cannot hold: the measurement is
+    too coarse to show equivalence, and can only refute it."""
+    if margin <= 0:
+        raise ValueError(f"an equivalence margin must be positive, got {margin}")
+    (name_a, va, se_a), (name_b, vb, se_b) = a, b
+    difference, se = va - vb, math.sqrt(se_a ** 2 + se_b ** 2)
+    held = abs(difference) + MARGIN_SE * se < margin
+    refuted = abs(difference) - MARGIN_SE * se > margin
+    return claim(id, statement, held=held, decided=held or refuted,
+                 **{name_a: va, name_b: vb, "difference": difference, "difference_se": se, "margin": margin},
+                 **evidence)
+
+
 def relation(value: float, se: float, reference: float, reference_se: float) -> str:
     """Where ``value`` stands against ``reference`` (each with its standard error), decided as
     :func:`greater_claim` decides: ``"above"``, ``"below"`` or ``"within the noise of"``."""
