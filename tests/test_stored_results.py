@@ -31,9 +31,7 @@ def test_every_stored_result_is_fresh(path):
 #: Experiments stored at medium for one seed only: the search over toy settings replicates each
 #: setting over its own 16 runs, so a second experiment seed would repeat the same question; the
 #: SimSiam pilot chooses a recipe, which the chapter's heads are then trained with on both seeds.
-#: The heads themselves are stored for seed 0 only until their seed-1 runs are trained (issue #32
-#: stays open for them).
-ONE_SEED = {"prediction_head_toy_search", "prediction_head_pilot", "prediction_head_heads"}
+ONE_SEED = {"prediction_head_toy_search", "prediction_head_pilot"}
 
 
 @pytest.mark.parametrize("name", [n for n in experiments.names() if "medium" in registry.get(n).stored])
