@@ -96,6 +96,7 @@ def test_competitive_claim_holds_within_tolerance_and_fails_far_below():
     assert verdict(0.57, 0.62) == "undecided"     # at the tolerance, within the noise
 
 
-def test_a_head_learning_rate_ratio_that_is_not_positive_is_refused():
-    with pytest.raises(ValueError, match="head_lr_ratio"):
-        exp.cifar_config("quick", "offdiag", head_lr_ratio=0.0)
+@pytest.mark.parametrize("ratio", [0.0, -1.0, float("nan"), float("inf")])
+def test_a_head_learning_rate_ratio_that_is_not_a_finite_positive_number_is_refused(ratio):
+    with pytest.raises(ValueError, match="head_lr_ratio .* must be a finite number > 0"):
+        exp.cifar_config("quick", "offdiag", head_lr_ratio=ratio)
