@@ -110,12 +110,11 @@ def measured_quick_seconds() -> dict:
     return records.get(machine_path(), next(iter(records.values())))
 
 
-def other_quick_times(chapter: str) -> str:
-    """The chapter's quick-scale time measured on the other kinds of CPU, for the set-up line
-    (empty when only this machine's kind was measured)."""
-    here = measured_quick_seconds()["measured"]
+def other_quick_times(chapter: str, shown: dict) -> str:
+    """The chapter's quick-scale time measured on the other kinds of CPU than the record
+    ``shown`` (:func:`measured_quick_seconds`), for the set-up line (empty when there is none)."""
     others = [record for record in quick_time_records().values()
-              if record["measured"] != here and chapter in record["chapters"]]
+              if record["measured"] != shown["measured"] and chapter in record["chapters"]]
     return "".join(f"; on {record['measured']}: about {_duration(record['chapters'][chapter])}" for record in others)
 
 
@@ -177,6 +176,13 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
+def _scaled_minutes(minutes: dict[int, float], measured_on: dict, target: dict) -> str:
+    """Training minutes per seed measured at ``measured_on``'s step rate, scaled to ``target``'s
+    (entries of :func:`step_throughput`), for a sentence."""
+    ratio = measured_on["images_per_s"] / target["images_per_s"]
+    return ", ".join(f"{m * ratio:.0f} min (seed {seed})" for seed, m in minutes.items())
+
+
 def _medium_text(chapter: str, stored: tuple[dict[int, float], str, str] | None, gpu: bool = False) -> str:
     """What recomputing ``chapter``'s medium results costs: the stored runs' measured time
     (:func:`stored_training_minutes`) and, on a CPU that trains on another path, that time
@@ -194,15 +200,12 @@ def _medium_text(chapter: str, stored: tuple[dict[int, float], str, str] | None,
         others = [(other, rate) for other, rate in rates.items()   # the other kinds of CPU
                   if here in rates and rate["cpu"] != rates[here]["cpu"]]
         return f"{measured}, this machine's path" + "".join(
-            f"; in {other} on {rate['cpu']} about "
-            + ", ".join(f"{m * rates[here]['images_per_s'] / rate['images_per_s']:.0f} min (seed {seed})"
-                        for seed, m in minutes.items())
-            + f", an ESTIMATE scaled by the measured step rates ({rate['images_per_s']:.0f} against "
-              f"{rates[here]['images_per_s']:.0f} images/s)" for other, rate in others)
+            f"; in {other} on {rate['cpu']} about {_scaled_minutes(minutes, rates[here], rate)}, an ESTIMATE "
+            f"scaled by the measured step rates ({rate['images_per_s']:.0f} against "
+            f"{rates[here]['images_per_s']:.0f} images/s)" for other, rate in others)
     if path not in rates or here not in rates:
         return f"{measured}; this machine trains in {here}, whose speed is not recorded"
-    ratio = rates[path]["images_per_s"] / rates[here]["images_per_s"]
-    scaled = ", ".join(f"{m * ratio:.0f} min (seed {seed})" for seed, m in minutes.items())
+    scaled = _scaled_minutes(minutes, rates[path], rates[here])
     return (f"about {scaled} of training on this machine in {here}, an ESTIMATE: {per_seed} measured in "
             f"{path} on {rates[path]['cpu']}, scaled by the medium SimCLR step's measured rates there and "
             f"here ({rates[path]['images_per_s']:.0f} and {rates[here]['images_per_s']:.0f} images/s)")
@@ -217,7 +220,7 @@ def expected_time(chapter: str, scale: str, gpu: bool) -> str:
     quick_text = f"about {_duration(quick)} ({record['measured']})" if quick is not None else "not recorded"
     epochs = full_scale_epochs(chapter)
     if scale == "quick" or not epochs:
-        return f"expected time at the quick scale: {quick_text}{other_quick_times(chapter)}" + (
+        return f"expected time at the quick scale: {quick_text}{other_quick_times(chapter, record)}" + (
             "" if scale == "quick" else "; this chapter trains no CIFAR-10 network, so every scale costs the same")
     if scale == "medium":
         stored = stored_training_minutes(chapter)

@@ -292,9 +292,9 @@ def _partial_rank_correlation(runs: dict, accuracy: str, loss: str, control: str
     its two-sided p-value (Student's t with n - 3 degrees of freedom) and the rank correlation of
     the loss with the control; NaN where it is undefined (fewer than four encoders, or the loss and
     the control ranking the encoders in exactly the same or the opposite order)."""
-    ranks = {key: stats.rankdata([runs[k][key] for k in among]) for key in (accuracy, loss, control)}
     if len(among) < 4:
         return float("nan"), float("nan"), float("nan")
+    ranks = {key: stats.rankdata([runs[k][key] for k in among]) for key in (accuracy, loss, control)}
     r_al, r_ac, r_lc = (float(stats.pearsonr(ranks[a], ranks[b]).statistic)
                         for a, b in ((accuracy, loss), (accuracy, control), (loss, control)))
     if abs(r_ac) >= 1 - 1e-12 or abs(r_lc) >= 1 - 1e-12:

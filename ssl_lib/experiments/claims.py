@@ -71,10 +71,17 @@ def greater_claim(id: str, statement: str, larger: tuple[str, float, float], sma
     measured independently), the claim holds when d > MARGIN_SE * s, does not hold when
     d < -MARGIN_SE * s, and is undecided in between.
     """
-    (name_a, a, se_a), (name_b, b, se_b) = larger, smaller
-    difference, se = a - b, math.sqrt(se_a ** 2 + se_b ** 2)
+    difference, se, values = _difference(larger, smaller)
     return claim(id, statement, held=difference > MARGIN_SE * se, decided=abs(difference) > MARGIN_SE * se,
-                 **{name_a: a, name_b: b, "difference": difference, "difference_se": se}, **evidence)
+                 **values, **evidence)
+
+
+def _difference(a: tuple[str, float, float], b: tuple[str, float, float]) -> tuple[float, float, dict]:
+    """The difference of two measurements given as ``(name, value, standard error)``, its standard
+    error sqrt(se_a^2 + se_b^2) (measured independently), and the evidence a claim records."""
+    (name_a, va, se_a), (name_b, vb, se_b) = a, b
+    difference, se = va - vb, math.sqrt(se_a ** 2 + se_b ** 2)
+    return difference, se, {name_a: va, name_b: vb, "difference": difference, "difference_se": se}
 
 
 def equivalence_claim(id: str, statement: str, a: tuple[str, float, float], b: tuple[str, float, float],
@@ -87,13 +94,10 @@ def equivalence_claim(id: str, statement: str, a: tuple[str, float, float], b: t
     too coarse to show equivalence, and can only refute it."""
     if margin <= 0:
         raise ValueError(f"an equivalence margin must be positive, got {margin}")
-    (name_a, va, se_a), (name_b, vb, se_b) = a, b
-    difference, se = va - vb, math.sqrt(se_a ** 2 + se_b ** 2)
+    difference, se, values = _difference(a, b)
     held = abs(difference) + MARGIN_SE * se < margin
     refuted = abs(difference) - MARGIN_SE * se > margin
-    return claim(id, statement, held=held, decided=held or refuted,
-                 **{name_a: va, name_b: vb, "difference": difference, "difference_se": se, "margin": margin},
-                 **evidence)
+    return claim(id, statement, held=held, decided=held or refuted, **values, margin=margin, **evidence)
 
 
 def relation(value: float, se: float, reference: float, reference_se: float) -> str:
