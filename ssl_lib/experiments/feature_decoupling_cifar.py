@@ -35,6 +35,7 @@ from sklearn.metrics import silhouette_score
 from ssl_lib import augment as aug
 from ssl_lib import firing
 from ssl_lib.evaluate import accuracies_with_se, extract_features, mean_and_se
+from ssl_lib.experiments import untrained_baseline
 from ssl_lib.experiments.claims import Claim, claim, greater_claim
 from ssl_lib.experiments.registry import experiment
 from ssl_lib.scale import by_scale
@@ -440,3 +441,32 @@ def decoupling_handmade_units(scale: str, seed: int):
     if units["dead_share"] > 0:
         raise RuntimeError("a hand-made unit never fired on the test images")
     return {"units": list(firing.HANDMADE_UNITS), "n_images": len(images), **{k: units[k] for k in _UNIT_LISTS}}
+
+
+#: How chapter 06 names the networks of :data:`AUGMENTATION_SETS` in its claims.
+AUGMENTATION_LABELS = {"none": "SimCLR without augmentation", "crop": "SimCLR with crops",
+                       "crop_flip": "SimCLR with crops and flips (Figure 4's network without colour distortion)",
+                       "crop_color": "SimCLR with crops and colour distortion",
+                       "simclr": "SimCLR with the full recipe (Figure 4's network with colour distortion)"}
+
+
+def decoupling_untrained_baseline_claims(m: dict, scale: str) -> list[Claim]:
+    """The claims of :func:`decoupling_untrained_baseline`, decided from its measurements."""
+    calibrated = m["untrained"][untrained_baseline.CALIBRATED]
+    return [untrained_baseline.calibration_claim(m["untrained"], "AlexNet"),
+            *[untrained_baseline.beats_untrained_claim(
+                f"{name}_beats_untrained",
+                f"{label} beats the calibrated untrained AlexNet by kNN and by the linear probe (a control, ours).",
+                m["trained"][name], calibrated) for name, label in AUGMENTATION_LABELS.items()]]
+
+
+@experiment("decoupling_untrained_baseline", chapter=CHAPTER, stored=STORED, claims=decoupling_untrained_baseline_claims)
+def decoupling_untrained_baseline(scale: str, seed: int):
+    """The untrained AlexNet, its batch norms as initialised and calibrated, against the five SimCLR networks."""
+
+    def trained():
+        m, where = untrained_baseline.measurements_of("decoupling_augmentations", scale, seed)
+        return ({name: m[name] for name in AUGMENTATION_SETS},
+                {name: f"decoupling_augmentations ({where})" for name in AUGMENTATION_SETS})
+
+    return untrained_baseline.baseline_measurements(base_config(scale, seed), trained)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ssl_lib.evaluate import accuracies_with_se, accuracy_se, extract_features, linear_probe_accuracy
+from ssl_lib.experiments import untrained_baseline
 from ssl_lib.experiments.claims import Claim, claim, greater_claim
 from ssl_lib.experiments.registry import experiment
 from ssl_lib.scale import by_scale
@@ -282,3 +283,36 @@ def simclr_batch_temperature(scale: str, seed: int):
          "runs": run_times(*epoch_runs.values(), *step_runs.values(), *tau_runs.values())}
     m["train_s"] = sum(m["runs"].values())
     return m
+
+
+#: The trained networks chapter 02 checks against the calibrated untrained one: the recipe's main
+#: run (``simclr_training``) and the four networks of the augmentation ablation.
+TRAINED_ARMS = {"recipe": "The recipe's main run", "crop": "Crops alone", "color": "Colour distortion alone",
+                "crop_color": "Crops with colour distortion", "simclr": "The full augmentation recipe"}
+
+
+def simclr_untrained_baseline_claims(m: dict, scale: str) -> list[Claim]:
+    """The claims of :func:`simclr_untrained_baseline`, decided from its measurements."""
+    calibrated = m["untrained"][untrained_baseline.CALIBRATED]
+    return [untrained_baseline.calibration_claim(m["untrained"], "ConvNet"),
+            *[untrained_baseline.beats_untrained_claim(
+                f"{arm}_beats_untrained",
+                f"{label} beats the calibrated untrained network by kNN and by the linear probe (a control, ours).",
+                m["trained"][arm], calibrated) for arm, label in TRAINED_ARMS.items()]]
+
+
+@experiment("simclr_untrained_baseline", chapter=CHAPTER, stored=("medium", "full"),
+            claims=simclr_untrained_baseline_claims)
+def simclr_untrained_baseline(scale: str, seed: int):
+    """The untrained ConvNet, its batch norms as initialised and calibrated, against the chapter's trained networks."""
+
+    def trained():
+        training, training_from = untrained_baseline.measurements_of("simclr_training", scale, seed)
+        ablation, ablation_from = untrained_baseline.measurements_of("simclr_augmentations", scale, seed)
+        recipe = {k: training[k][-1] for k in ("knn", "knn_se", "probe", "probe_se")}
+        arms = {"recipe": recipe, **{arm: ablation["final"][arm] for arm in AUGMENTATION_SETS}}
+        sources = {"recipe": f"simclr_training ({training_from})",
+                   **{arm: f"simclr_augmentations ({ablation_from})" for arm in AUGMENTATION_SETS}}
+        return arms, sources
+
+    return untrained_baseline.baseline_measurements(simclr_config(scale, seed), trained)

@@ -1,0 +1,93 @@
+"""The calibrated untrained baseline: what a trained network must beat to have learned something.
+
+A network at initialisation, evaluated in eval mode with its batch norms' initial statistics
+(mean 0, variance 1), does not normalise its activations at all, and scores lower than the same
+weights with statistics taken from training images (no gradient step, no weight changed:
+:func:`ssl_lib.evaluate.calibrate_batch_norm`). A trained network has learned something only when it
+beats the *calibrated* one; chapters 02 and 06 register an experiment each that measures both
+baselines and checks every trained network of the chapter against the calibrated one
+(:func:`beats_untrained_claim`). Their trained accuracies are read from the stored results of the
+experiments that trained them (:func:`measurements_of`), not retrained.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ssl_lib.evaluate import accuracies_with_se, calibrate_batch_norm
+from ssl_lib.experiments.claims import Claim, claim, greater_claim
+from ssl_lib.experiments.registry import get
+from ssl_lib.runtime import default_device
+from ssl_lib.train import TrainConfig, build_model, eval_images, evaluate_model
+
+#: Training images whose statistics a calibrated untrained network's batch norms take.
+CALIBRATION_IMAGES = 10_240
+
+#: The two untrained baselines, as their measurements name them.
+AS_INITIALISED, CALIBRATED = "as initialised", "calibrated"
+
+
+def untrained_accuracies(config: TrainConfig) -> dict[str, dict[str, float]]:
+    """kNN and linear-probe accuracy (with their binomial standard errors) of the network of
+    ``config`` at initialisation (the weights its training run starts from), on its evaluation
+    images (:func:`ssl_lib.train.eval_images`), with its batch norms as initialised and calibrated
+    on the first :data:`CALIBRATION_IMAGES` bank (training) images."""
+    device = default_device()
+    bank_x, bank_y, test_x, test_y = eval_images(config, device)
+    out = {}
+    for baseline in (AS_INITIALISED, CALIBRATED):
+        model = build_model(config).to(device).eval()
+        if baseline == CALIBRATED:
+            calibrate_batch_norm(model, bank_x[:CALIBRATION_IMAGES])
+        scores = evaluate_model(model, bank_x, bank_y, test_x, test_y, k=config.knn_k)
+        out[baseline] = accuracies_with_se(scores.knn, scores.probe, len(test_y))
+    return out
+
+
+def measurements_of(name: str, scale: str, seed: int) -> tuple[dict, str]:
+    """The measurements of experiment ``name`` at ``scale`` and ``seed``, and where they come from:
+    its stored result when one is stored at ``scale`` and fresh (its runs are not retrained), else
+    computed by its measure function (whose runs :func:`ssl_lib.train.train` loads or trains)."""
+    from ssl_lib.experiments.stored import is_fresh, load_stored  # stored imports the chapters' modules
+
+    if scale in get(name).stored:
+        stored = load_stored(name, scale, seed)
+        if stored is not None and is_fresh(stored):
+            return stored.measurements, stored.provenance["shown_from"]
+    return get(name).measure(scale, seed), "computed"
+
+
+def baseline_measurements(config: TrainConfig, trained: Callable[[], tuple[dict[str, dict], dict[str, str]]]
+                          ) -> dict:
+    """The measurements of a chapter's untrained-baseline experiment: ``untrained`` (both
+    baselines of the network of ``config``, :func:`untrained_accuracies`), ``trained`` (each
+    trained network's kNN and probe accuracy with their standard errors, by arm) and ``sources``
+    (the experiment each arm was read from, and where that came from), ``trained()`` giving the last two."""
+    arms, sources = trained()
+    keys = ("knn", "knn_se", "probe", "probe_se")
+    return {"untrained": untrained_accuracies(config), "trained": {arm: {k: a[k] for k in keys} for arm, a in arms.items()},
+            "sources": sources, "calibration_images": CALIBRATION_IMAGES}
+
+
+def calibration_claim(untrained: dict[str, dict[str, float]], network: str) -> Claim:
+    """The claim that calibrating the batch norms of the untrained ``network`` raises its kNN accuracy."""
+    return greater_claim(
+        "calibration_raises_untrained_knn",
+        f"Calibrating the untrained {network}'s batch norms on training images (no gradient step) raises its "
+        f"kNN accuracy, so the calibrated network is the harder baseline (ours, not a paper's).",
+        ("knn_calibrated", untrained[CALIBRATED]["knn"], untrained[CALIBRATED]["knn_se"]),
+        ("knn_as_initialised", untrained[AS_INITIALISED]["knn"], untrained[AS_INITIALISED]["knn_se"]))
+
+
+def beats_untrained_claim(id: str, statement: str, trained: dict[str, float],
+                          untrained: dict[str, float]) -> Claim:
+    """The claim "the trained network beats the calibrated untrained one by kNN **and** by the linear
+    probe": it holds when both differences exceed their noise (:func:`greater_claim` each), does not
+    hold when either is below it beyond the noise, and is undecided otherwise."""
+    readouts = [greater_claim(readout, "", (f"{readout}_trained", trained[readout], trained[f"{readout}_se"]),
+                              (f"{readout}_untrained", untrained[readout], untrained[f"{readout}_se"]))
+                for readout in ("knn", "probe")]
+    evidence = {k if k.startswith(c.id) else f"{c.id}_{k}": v for c in readouts for k, v in c.evidence.items()}
+    held = all(c.held for c in readouts)
+    refuted = any(c.verdict == "does not hold" for c in readouts)
+    return claim(id, statement, held=held, decided=held or refuted, **evidence)
