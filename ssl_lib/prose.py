@@ -34,3 +34,18 @@ def over_seeds(values: Iterable, form: Callable = str) -> str:
     if len(written) > 1 and len(set(written)) == 1:
         return f"{written[0]} on {'both seeds' if len(written) == 2 else 'every seed'}"
     return " and ".join(written)
+
+
+def verdict_in_words(verdicts, id: str, words: dict[str, str]) -> str:
+    """The verdicts of claim ``id`` over the seeds of ``verdicts`` (a
+    :class:`ssl_lib.experiments.SeedVerdicts`), each said with ``words`` (verdict -> phrase, for
+    example ``{"holds": "beats it", ...}``): once when every seed agrees ("beats it on both
+    seeds"), else seed by seed ("beats it on seed 0, is within the noise of it on seed 1")."""
+    missing = {"holds", "does not hold", "undecided"} - set(words)
+    if missing:
+        raise ValueError(f"words needs a phrase for every verdict; missing: {', '.join(sorted(missing))}")
+    shown = verdicts.shown
+    said = [words[r.claim(id).verdict] for r in shown]
+    if len(set(said)) == 1:
+        return said[0] + {1: "", 2: " on both seeds"}.get(len(said), " on every seed")
+    return ", ".join(f"{w} on seed {r.provenance['seed']}" for w, r in zip(said, shown))

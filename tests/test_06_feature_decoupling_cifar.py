@@ -39,7 +39,8 @@ def test_augmentation_experiment_measures_every_set(seed):
         assert 0.1 <= m[name]["probe"] <= 1 and -1 <= m[name]["silhouette_tsne"] <= 1
         assert len(m[name]["tsne"]) == len(m[name]["tsne_labels"]) == 300
     assert [c.id for c in result.claims] == [
-        "weak_augmentation_lower_probe", "weak_augmentation_less_separated", "color_distortion_raises_probe"]
+        "weak_augmentation_lower_probe", "weak_augmentation_lower_knn", "weak_augmentation_less_separated",
+        "color_distortion_raises_probe"]
     assert all(0 < m[name]["silhouette_features_se"] < 1 for name in fd.AUGMENTATION_SETS)
 
 
@@ -70,8 +71,14 @@ def test_sparsity_experiment_measures_layers_2_to_5(seed):
 def test_handmade_units_expose_the_per_image_bias():
     """No training: the hand-set units behave as their construction says, on real test images."""
     result = experiments.run("decoupling_handmade_units", scale="quick", seed=0)
-    assert result.all_hold, [str(c) for c in result.claims]
-    assert result.measurements["n_images"] == 500
+    checks = fd.handmade_unit_checks(result.measurements)
+    assert len(checks) == 5 and all(checks.values()), checks
+    assert result.measurements["n_images"] == 500 and result.claims == []
+    edge_first = {k: v[2:] + v[:2] if isinstance(v, list) and len(v) == 4 else v
+                  for k, v in result.measurements.items()}
+    swapped = fd.handmade_unit_checks(edge_first)  # edge units where the colour units should be
+    assert [k for k, passed in swapped.items() if passed] == [
+        "Hoyer's index per position treats the two kinds alike (within 0.1)"]  # the one symmetric check
 
 
 def test_every_layer_claim_needs_every_layer():

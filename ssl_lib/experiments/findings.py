@@ -35,15 +35,16 @@ def _stored_seeds(name: str, scale: str) -> tuple[int, ...]:
 
 
 def chapter_verdicts(chapter: str, scale: str, stored_only: bool = False) -> list[SeedVerdicts]:
-    """The verdicts over the shown seeds of every experiment of ``chapter``, in registry order;
-    with ``stored_only``, of those with stored results only (nothing is computed)."""
+    """The verdicts over the shown seeds of every experiment of ``chapter`` that has claims, in
+    registry order; with ``stored_only``, of those with stored results only (nothing is computed)."""
     check_scale(scale)
     names = [name for name in registry.names() if registry.get(name).chapter == chapter]
     if not names:
         raise KeyError(f"no experiment belongs to the chapter {chapter!r}; chapters: {', '.join(chapters())}")
     if stored_only:
         names = [name for name in names if _stored_seeds(name, scale)]
-    return [SeedVerdicts(tuple(results(name, seeds=shown_seeds(name, scale), scale=scale))) for name in names]
+    verdicts = [SeedVerdicts(tuple(results(name, seeds=shown_seeds(name, scale), scale=scale))) for name in names]
+    return [v for v in verdicts if v.ids]  # an experiment without claims (checks only) finds nothing
 
 
 

@@ -287,8 +287,10 @@ def simclr_batch_temperature(scale: str, seed: int):
 
 #: The trained networks chapter 02 checks against the calibrated untrained one: the recipe's main
 #: run (``simclr_training``) and the four networks of the augmentation ablation.
-TRAINED_ARMS = {"recipe": "The recipe's main run", "crop": "Crops alone", "color": "Colour distortion alone",
-                "crop_color": "Crops with colour distortion", "simclr": "The full augmentation recipe"}
+TRAINED_ARMS = {"recipe": "The recipe's main run", "crop": "Training with crops alone",
+                "color": "Training with colour distortion alone",
+                "crop_color": "Training with crops and colour distortion",
+                "simclr": "Training with the full augmentation recipe"}
 
 
 def simclr_untrained_baseline_claims(m: dict, scale: str) -> list[Claim]:
