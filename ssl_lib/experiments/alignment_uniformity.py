@@ -26,10 +26,11 @@ from scipy import stats
 from ssl_lib import augment as aug
 from ssl_lib import hypersphere as hs
 from ssl_lib.evaluate import accuracy_se, extract_features, knn_accuracy, linear_probe_accuracy
+from ssl_lib.experiments import untrained_baseline
 from ssl_lib.experiments.claims import Claim, claim, equivalence_claim, greater_claim
 from ssl_lib.experiments.registry import experiment
 from ssl_lib.losses import align_loss, uniform_loss
-from ssl_lib.runtime import seed_everything
+from ssl_lib.runtime import default_device, seed_everything
 from ssl_lib.objectives import align_uniform_options
 from ssl_lib.scale import by_scale
 from ssl_lib.train import TrainConfig, build_model, eval_images, evaluation_set, run_times, train
@@ -437,3 +438,43 @@ def _collapse_claim(runs: dict, largest: str, equal: str, threshold: float, se: 
     return greater_claim("large_align_weight_collapses", statement,
                          ("knn_align_uniform", runs[equal]["knn"], se[equal]["knn"]),
                          ("knn_large_weight", runs[largest]["knn"], se[largest]["knn"]), **beyond)
+
+
+def circle_untrained_baseline_claims(m: dict, scale: str) -> list[Claim]:
+    """The claims of :func:`circle_untrained_baseline`, decided from its measurements."""
+    calibrated, trained = m["untrained"][untrained_baseline.CALIBRATED], m["trained"]
+    weaker = min(("supervised", "contrastive"), key=lambda name: trained[name]["probe"])
+    return [
+        greater_claim("trained_beat_calibrated_random",
+                      "Supervised and contrastive encoders both beat the random one with calibrated batch norms "
+                      "by a linear probe on S¹ (the weaker of the two against it; a control, ours).",
+                      (f"probe_{weaker}", trained[weaker]["probe"], trained[weaker]["probe_se"]),
+                      ("probe_random_calibrated", calibrated["probe"], calibrated["probe_se"])),
+        greater_claim("contrastive_more_uniform_than_calibrated_random",
+                      "Contrastive features spread more uniformly over the circle than those of the random "
+                      "encoder with calibrated batch norms (lower held-out L_uniform; a control, ours).",
+                      ("uniform_random_calibrated", calibrated["uniform"], calibrated["uniform_se"]),
+                      ("uniform_contrastive", trained["contrastive"]["uniform"], trained["contrastive"]["uniform_se"])),
+    ]
+
+
+@experiment("circle_untrained_baseline", chapter=CHAPTER, stored=("medium",), claims=circle_untrained_baseline_claims)
+def circle_untrained_baseline(scale: str, seed: int):
+    """The random encoder of the circle picture, its batch norms as initialised and calibrated, against
+    the trained encoders of :func:`circle_features` (read from its stored result, not retrained)."""
+    features, where = untrained_baseline.measurements_of("circle_features", scale, seed)
+    base = circle_configs(scale, seed)["contrastive"]
+    bank_x = eval_images(base, default_device())[0]
+
+    def summary(m: dict) -> dict:
+        keys = ("probe", "knn", "uniform", "uniform_se", "align", "align_se")
+        return {**{k: m[k] for k in keys}, "probe_se": accuracy_se(m["probe"], m["test_images"])}
+
+    untrained = {}
+    for baseline in (untrained_baseline.AS_INITIALISED, untrained_baseline.CALIBRATED):
+        model = untrained_baseline.untrained_network(base, bank_x, calibrated=baseline == untrained_baseline.CALIBRATED)
+        untrained[baseline] = summary({**held_out_losses(model, base, seed), **sphere_probe(model, base)})
+    return {"untrained": untrained,
+            "trained": {name: summary(features[name]) for name in ("supervised", "contrastive")},
+            "sources": {name: f"circle_features ({where})" for name in ("supervised", "contrastive")},
+            "calibration_images": untrained_baseline.CALIBRATION_IMAGES}

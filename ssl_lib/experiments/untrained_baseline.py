@@ -18,6 +18,7 @@ from ssl_lib.evaluate import accuracies_with_se, calibrate_batch_norm
 from ssl_lib.experiments.claims import Claim, claim, greater_claim
 from ssl_lib.experiments.experiment_result import load
 from ssl_lib.experiments.registry import STORED_DIR, get, stored_path
+from ssl_lib.models import SSLModel
 from ssl_lib.runtime import default_device
 from ssl_lib.train import TrainConfig, build_model, eval_images, evaluate_model
 
@@ -28,18 +29,23 @@ CALIBRATION_IMAGES = 10_240
 AS_INITIALISED, CALIBRATED = "as initialised", "calibrated"
 
 
+def untrained_network(config: TrainConfig, bank_images, calibrated: bool) -> SSLModel:
+    """The network of ``config`` at initialisation (the weights its training run starts from), in
+    eval mode on ``bank_images``' device; ``calibrated``: its batch norms' statistics taken from the
+    first :data:`CALIBRATION_IMAGES` of ``bank_images`` (training images) instead of their initial
+    0 and 1."""
+    model = build_model(config).to(bank_images.device).eval()
+    return calibrate_batch_norm(model, bank_images[:CALIBRATION_IMAGES]) if calibrated else model
+
+
 def untrained_accuracies(config: TrainConfig) -> dict[str, dict[str, float]]:
     """kNN and linear-probe accuracy (with their binomial standard errors) of the network of
-    ``config`` at initialisation (the weights its training run starts from), on its evaluation
-    images (:func:`ssl_lib.train.eval_images`), with its batch norms as initialised and calibrated
-    on the first :data:`CALIBRATION_IMAGES` bank (training) images."""
-    device = default_device()
-    bank_x, bank_y, test_x, test_y = eval_images(config, device)
+    ``config`` at initialisation on its evaluation images (:func:`ssl_lib.train.eval_images`), with
+    its batch norms as initialised and calibrated (:func:`untrained_network`)."""
+    bank_x, bank_y, test_x, test_y = eval_images(config, default_device())
     out = {}
     for baseline in (AS_INITIALISED, CALIBRATED):
-        model = build_model(config).to(device).eval()
-        if baseline == CALIBRATED:
-            calibrate_batch_norm(model, bank_x[:CALIBRATION_IMAGES])
+        model = untrained_network(config, bank_x, calibrated=baseline == CALIBRATED)
         scores = evaluate_model(model, bank_x, bank_y, test_x, test_y, k=config.knn_k)
         out[baseline] = accuracies_with_se(scores.knn, scores.probe, len(test_y))
     return out
