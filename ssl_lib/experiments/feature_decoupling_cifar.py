@@ -460,12 +460,7 @@ AUGMENTATION_LABELS = {"none": "SimCLR without augmentation", "crop": "SimCLR wi
 
 def decoupling_untrained_baseline_claims(m: dict, scale: str) -> list[Claim]:
     """The claims of :func:`decoupling_untrained_baseline`, decided from its measurements."""
-    calibrated = m["untrained"][untrained_baseline.CALIBRATED]
-    return [untrained_baseline.calibration_claim(m["untrained"], "AlexNet"),
-            *[untrained_baseline.beats_untrained_claim(
-                f"{name}_beats_untrained",
-                f"{label} beats the calibrated untrained AlexNet by kNN and by the linear probe (a control, ours).",
-                m["trained"][name], calibrated) for name, label in AUGMENTATION_LABELS.items()]]
+    return untrained_baseline.baseline_claims(m, "AlexNet", AUGMENTATION_LABELS)
 
 
 @experiment("decoupling_untrained_baseline", chapter=CHAPTER, stored=STORED, claims=decoupling_untrained_baseline_claims)

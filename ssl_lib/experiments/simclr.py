@@ -295,12 +295,7 @@ TRAINED_ARMS = {"recipe": "The recipe's main run", "crop": "Training with crops 
 
 def simclr_untrained_baseline_claims(m: dict, scale: str) -> list[Claim]:
     """The claims of :func:`simclr_untrained_baseline`, decided from its measurements."""
-    calibrated = m["untrained"][untrained_baseline.CALIBRATED]
-    return [untrained_baseline.calibration_claim(m["untrained"], "ConvNet"),
-            *[untrained_baseline.beats_untrained_claim(
-                f"{arm}_beats_untrained",
-                f"{label} beats the calibrated untrained network by kNN and by the linear probe (a control, ours).",
-                m["trained"][arm], calibrated) for arm, label in TRAINED_ARMS.items()]]
+    return untrained_baseline.baseline_claims(m, "ConvNet", TRAINED_ARMS)
 
 
 @experiment("simclr_untrained_baseline", chapter=CHAPTER, stored=("medium", "full"),

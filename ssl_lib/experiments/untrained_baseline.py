@@ -97,3 +97,16 @@ def beats_untrained_claim(id: str, statement: str, trained: dict[str, float],
     held = all(c.held for c in readouts)
     refuted = any(c.verdict == "does not hold" for c in readouts)
     return claim(id, statement, held=held, decided=held or refuted, **evidence)
+
+
+def baseline_claims(m: dict, network: str, labels: dict[str, str]) -> list[Claim]:
+    """The claims of a chapter's untrained-baseline experiment (measurements ``m`` of
+    :func:`baseline_measurements`): calibration raises the untrained ``network``'s kNN accuracy
+    (:func:`calibration_claim`), and each trained arm of ``labels`` (arm -> how the sentence names
+    it) beats the calibrated network by both readouts (:func:`beats_untrained_claim`)."""
+    calibrated = m["untrained"][CALIBRATED]
+    return [calibration_claim(m["untrained"], network),
+            *[beats_untrained_claim(f"{arm}_beats_untrained",
+                                    f"{label} beats the calibrated untrained {network} by kNN and by the linear "
+                                    f"probe (a control, ours).", m["trained"][arm], calibrated)
+              for arm, label in labels.items()]]
