@@ -27,10 +27,11 @@ from tqdm import tqdm
 from ssl_lib import augment as aug
 from ssl_lib import prediction_head as ph
 from ssl_lib import train
-from ssl_lib.evaluate import (accuracy_se, calibrate_batch_norm, effective_rank, extract_features, mean_and_se,
+from ssl_lib.evaluate import (accuracy_se, effective_rank, extract_features, mean_and_se,
                               singular_values, spread)
 from ssl_lib.experiments.claims import MARGIN_SE, Claim, claim, greater_claim, majority_claim
 from ssl_lib.experiments.registry import experiment
+from ssl_lib.experiments.untrained_baseline import untrained_network
 from ssl_lib.models import check_predictor
 from ssl_lib.objectives import OBJECTIVES
 from ssl_lib.runtime import default_device
@@ -336,19 +337,13 @@ def representation_stats(h: torch.Tensor, knn: float, probe: float | None = None
             "singular_values": singular_values(h), "dim": h.shape[1], "n_test": len(h)}
 
 
-#: Training images whose statistics a calibrated untrained network's batch norms take.
-CALIBRATION_IMAGES = 10_240
-
-
 def random_init_stats(config: train.TrainConfig, bank_x, bank_y, test_x, test_y, calibrated: bool = False) -> dict:
     """:func:`representation_stats` of the network of ``config`` at its initialisation (the same
     weights its training run starts from), with its kNN and linear-probe accuracies on the
     evaluation images (:func:`ssl_lib.train.eval_images` of ``config``). ``calibrated``: its batch
-    norms' statistics taken from the first CALIBRATION_IMAGES bank (training) images
-    (:func:`ssl_lib.evaluate.calibrate_batch_norm`) instead of their initial 0 and 1."""
-    model = train.build_model(config).to(test_x.device).eval()
-    if calibrated:
-        calibrate_batch_norm(model, bank_x[:CALIBRATION_IMAGES])
+    norms' statistics taken from training images (:func:`ssl_lib.experiments.untrained_baseline.untrained_network`)
+    instead of their initial 0 and 1."""
+    model = untrained_network(config, bank_x, calibrated)
     scores = train.evaluate_model(model, bank_x, bank_y, test_x, test_y, k=config.knn_k)
     return {**representation_stats(scores.test_features, scores.knn, scores.probe),
             **output_spread(model, scores.test_features)}
