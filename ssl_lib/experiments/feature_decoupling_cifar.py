@@ -10,6 +10,11 @@
   test images, with and without colour distortion (and at random initialisation, for
   reference), per image and per spatial position; how colour-sensitive each unit is; and the
   first layer's filters.
+* ``decoupling_selectivity_matched``: Figure 1's comparison with the augmentations matched (the
+  supervised network trained with the full SimCLR recipe too), at fc7 and conv3-conv5.
+* ``decoupling_longer_without_colour``: Figure 4 between two networks that both beat the
+  calibrated untrained one: crops and flips trained three times as long, against the network with
+  colour distortion.
 * ``decoupling_handmade_units``: the same measures on four hand-set units (two colour-opponent,
   two edge detectors) over the test images, no training: what the measures report for units
   whose nature is known.
@@ -127,6 +132,13 @@ def every_layer_claim(id: str, statement: str, larger: dict[str, tuple[str, list
         name_b, b = smaller[layer]
         per_layer[layer] = greater_claim(f"{id}_{layer}", statement, (name_a, *mean_and_se(a)),
                                          (name_b, *mean_and_se(b)))
+    return all_layers_claim(id, statement, per_layer)
+
+
+def all_layers_claim(id: str, statement: str, per_layer: dict[str, Claim]) -> Claim:
+    """The claim that holds when every layer's claim of ``per_layer`` (layer -> a :func:`greater_claim`)
+    holds, does not hold when some layer's is decided against it, and is undecided otherwise; its
+    evidence: each layer's difference and standard error, and how many layers hold and are against."""
     held = all(c.held for c in per_layer.values())
     against = sum(c.decided and not c.held for c in per_layer.values())
     evidence = {f"{layer}_{k}": c.evidence[k] for layer, c in per_layer.items() for k in ("difference", "difference_se")}
@@ -161,24 +173,74 @@ def decoupling_supervised_vs_contrastive(scale: str, seed: int):
     """Supervised and SimCLR features of the same AlexNet: class selectivity of the higher layers."""
     runs = {"supervised": train(supervised_config(scale, seed)),
             "contrastive": train(augmentation_configs(scale, seed, (WITH_COLOR,))[WITH_COLOR])}
-    m: dict = {"layers": list(SELECTIVITY_LAYERS), **_runs(*runs.values())}
-    for kind, result in runs.items():
-        test_x, test_y = _test_set(result)
-        responses = firing.layer_responses(result.model.encoder, test_x, SELECTIVITY_LAYERS)
-        selectivity = {layer: firing.class_selectivity(r, test_y).tolist() for layer, r in responses.items()}
-        top = responses["conv5"]
-        top_units = firing.class_selectivity(top, test_y).nan_to_num(-1.0).argsort(descending=True)[:5]
-        means = {layer: mean_and_se(v) for layer, v in selectivity.items()}
-        m[kind] = {
-            **accuracies_with_se(result.final_knn, result.final_probe, len(test_y)),
-            "mean_selectivity": {layer: mean for layer, (mean, _) in means.items()},
-            "mean_selectivity_se": {layer: se for layer, (_, se) in means.items()},
-            "top_units_conv5": top_units.tolist(),
-            "top_images_conv5": firing.top_activating(top[:, top_units], k=8).tolist(),
-            "preferred_class_conv5": firing.preferred_class(top, test_y)[top_units].tolist(),
-            "train_s": result.wall_s,
-        }
-    return m
+    return {"layers": list(SELECTIVITY_LAYERS), **_runs(*runs.values()),
+            **{kind: selectivity_measures(result) for kind, result in runs.items()}}
+
+
+def selectivity_measures(result: TrainResult) -> dict:
+    """The trained network's accuracies, the mean class selectivity (with its standard error over
+    units) of every layer of :data:`SELECTIVITY_LAYERS` on the test images, and the five most
+    selective conv5 units with their top eight test images and preferred classes."""
+    test_x, test_y = _test_set(result)
+    responses = firing.layer_responses(result.model.encoder, test_x, SELECTIVITY_LAYERS)
+    means = {layer: mean_and_se(firing.class_selectivity(r, test_y).tolist()) for layer, r in responses.items()}
+    top = responses["conv5"]
+    top_units = firing.class_selectivity(top, test_y).nan_to_num(-1.0).argsort(descending=True)[:5]
+    return {
+        **accuracies_with_se(result.final_knn, result.final_probe, len(test_y)),
+        "mean_selectivity": {layer: mean for layer, (mean, _) in means.items()},
+        "mean_selectivity_se": {layer: se for layer, (_, se) in means.items()},
+        "top_units_conv5": top_units.tolist(),
+        "top_images_conv5": firing.top_activating(top[:, top_units], k=8).tolist(),
+        "preferred_class_conv5": firing.preferred_class(top, test_y)[top_units].tolist(),
+        "train_s": result.wall_s,
+    }
+
+
+#: The convolutional layers above conv2 whose selectivity the matched comparison also decides.
+MATCHED_LAYERS = ("conv3", "conv4", "conv5")
+
+
+def matched_supervised_config(scale: str, seed: int = 0) -> TrainConfig:
+    """Figure 1's supervised network trained with the contrastive network's augmentations (the full
+    SimCLR recipe, colour distortion included) instead of crops and flips."""
+    return replace(supervised_config(scale, seed), augment=WITH_COLOR)
+
+
+def decoupling_selectivity_matched_claims(m: dict, scale: str) -> list[Claim]:
+    """The claims of :func:`decoupling_selectivity_matched`, decided from its measurements."""
+    sup, con = m["supervised"], m["contrastive"]
+
+    def selectivity(layer):
+        return (("selectivity_supervised", sup["mean_selectivity"][layer], sup["mean_selectivity_se"][layer]),
+                ("selectivity_contrastive", con["mean_selectivity"][layer], con["mean_selectivity_se"][layer]))
+
+    matched = "both networks trained with the same augmentations (the full SimCLR recipe)"
+    return [
+        greater_claim("supervised_more_class_selective_matched",
+                      f"With {matched}, the units of the representation (fc7) are more class-selective after "
+                      f"supervised training than after contrastive training (Figure 1's comparison with the "
+                      f"augmentations matched; ours).", *selectivity("fc7")),
+        all_layers_claim("supervised_more_class_selective_conv3_to_conv5_matched",
+                         f"With {matched}, the units of every layer conv3-conv5 are more class-selective after "
+                         f"supervised training than after contrastive training (mean selectivity index; ours).",
+                         {layer: greater_claim(f"matched_{layer}", "", *selectivity(layer))
+                          for layer in MATCHED_LAYERS}),
+    ]
+
+
+@experiment("decoupling_selectivity_matched", chapter=CHAPTER, stored=STORED,
+            claims=decoupling_selectivity_matched_claims)
+def decoupling_selectivity_matched(scale: str, seed: int):
+    """Figure 1 with the augmentations matched: the supervised network trained with the full SimCLR
+    recipe (:func:`matched_supervised_config`) against the chapter's SimCLR network, whose
+    measurements (and those of the supervised network trained with crops and flips) are read from
+    the stored ``decoupling_supervised_vs_contrastive`` result (:func:`untrained_baseline.measurements_of`)."""
+    result = train(matched_supervised_config(scale, seed))
+    unmatched, source = untrained_baseline.measurements_of("decoupling_supervised_vs_contrastive", scale, seed)
+    return {"layers": list(SELECTIVITY_LAYERS), "supervised": selectivity_measures(result),
+            "contrastive": unmatched["contrastive"], "supervised_crop_flip": unmatched["supervised"],
+            "sources": {"contrastive": source, "supervised_crop_flip": source}, **_runs(result)}
 
 
 # ----------------------------------------------------------------------------------------------

@@ -19,7 +19,9 @@ def training_plans() -> dict[str, Callable]:
         simclr.CHAPTER: simclr.training_plan,
         "06_feature_decoupling_cifar": lambda scale, seed=0: distinct_configs([
             *feature_decoupling_cifar.augmentation_configs(scale, seed).values(),
-            feature_decoupling_cifar.supervised_config(scale, seed)]),
+            feature_decoupling_cifar.supervised_config(scale, seed),
+            feature_decoupling_cifar.longer_without_colour_config(scale, seed),
+            feature_decoupling_cifar.matched_supervised_config(scale, seed)]),
         "07_alignment_uniformity": lambda scale, seed=0: distinct_configs([
             *alignment_uniformity.circle_configs(scale, seed).values(),
             *alignment_uniformity.sweep_configs(scale, seed).values()]),
