@@ -485,7 +485,7 @@ LONGER_FACTOR = 3
 
 def longer_without_colour_config(scale: str, seed: int = 0) -> TrainConfig:
     """Figure 4's network without colour distortion (crops and flips) trained :data:`LONGER_FACTOR`
-    times the chapter's epochs (medium: 12, about 45 minutes in float32 on two EPYC cores); all else
+    times the chapter's epochs (medium: 12, about 50 minutes of training in float32 on two idle EPYC cores); all else
     as :func:`base_config`, so its learning-rate schedule stretches over the longer run."""
     config = augmentation_configs(scale, seed, (WITHOUT_COLOR,))[WITHOUT_COLOR]
     return replace(config, epochs=config.epochs * LONGER_FACTOR)
