@@ -166,10 +166,7 @@ def test_figure4_by_the_learned_pair_is_a_test_only_when_both_networks_learned()
 @pytest.mark.parametrize("seed", [0, 1])
 def test_the_stored_longer_run_holds_todays_stored_numbers_of_the_chapters_networks(seed):
     """A source re-stored without this result would leave its claims deciding on old numbers."""
-    stored = load_stored("decoupling_longer_without_colour", "medium", seed)
-    if stored is None:
-        pytest.skip(f"not stored yet: {registry.refresh_command('decoupling_longer_without_colour', 'medium', seed)}")
-    m = stored.measurements
+    m = load_stored("decoupling_longer_without_colour", "medium", seed).measurements
     assert all("results/medium/" in source for source in m["sources"].values()), m["sources"]  # read, not retrained
     sparsity = load_stored("decoupling_sparsity", "medium", seed).measurements
     baseline = load_stored("decoupling_untrained_baseline", "medium", seed).measurements

@@ -34,17 +34,9 @@ def test_every_stored_result_is_fresh(path):
 ONE_SEED = {"prediction_head_toy_search", "prediction_head_pilot"}
 
 
-#: Seeds whose medium run is still being trained, across sessions (its checkpoint resumes): chapter
-#: 06's crops-and-flips network for 12 epochs takes about an hour a seed in float32 on two EPYC cores.
-#: The chapter and the findings box show the stored seeds only, and say so.
-IN_TRAINING = {"decoupling_longer_without_colour": (1,)}
-
-
 @pytest.mark.parametrize("name", [n for n in experiments.names() if "medium" in registry.get(n).stored])
 def test_every_experiment_sized_for_medium_is_stored_for_seeds_0_and_1(name):
     for seed in (0,) if name in ONE_SEED else (0, 1):
-        if seed in IN_TRAINING.get(name, ()):
-            continue
         assert registry.stored_path(name, "medium", seed).exists(), (
             f"run `{registry.refresh_command(name, 'medium', seed)}`")
 
