@@ -12,7 +12,12 @@ network). The engine picks its path from the hardware (:func:`ssl_lib.precision.
 paths are interleaved, one step of each in turn, and each path is timed by its median step, so
 that a shared machine whose speed drifts slows every path alike.
 
-    python bench/bench_simclr_step.py [--steps 20] [--scale medium] [--compile] [--record]
+    python bench/bench_simclr_step.py [--steps 20] [--scale medium] [--compile] [--record] [--roofline]
+
+``--roofline`` also counts the floating-point operations of one step (``torch.utils.flop_counter``:
+the convolutions and matrix products, forward and backward) and times a large matrix product in
+float32 (and bfloat16 where the CPU computes it natively), to say what share of this machine's
+matrix-product rate each path reaches: how much a faster float32 path could still buy.
 
 ``--record`` writes the engine path's SimCLR images per second to
 ``ssl_lib/results/step_throughput.json``, which the chapters' cost lines scale stored training
@@ -78,12 +83,53 @@ def interleaved_throughput(config, device: torch.device, measured: dict, steps: 
                     {p: s / sum(phases[label].values()) for p, s in phases[label].items()}) for label in runs}
 
 
+def step_flops_per_image(config, device: torch.device) -> float:
+    """Floating-point operations of one training step (forward and backward) per image, in float32."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    run = setup(config, device, "float32")
+    batch = torch.arange(config.batch_size, device=device)
+    with FlopCounterMode(display=False) as counter:
+        train_step(run, batch, step=0)
+    return counter.get_total_flops() / config.batch_size
+
+
+def matmul_rate(dtype: torch.dtype, device: torch.device, size: int = 2048, repeats: int = 10) -> float:
+    """Floating-point operations per second of a ``size`` x ``size`` matrix product in ``dtype``,
+    by the median of ``repeats`` products after one warm-up."""
+    a, b = (torch.randn(size, size, device=device).to(dtype) for _ in range(2))
+    times = []
+    for i in range(repeats + 1):
+        start = time.perf_counter()
+        (a @ b).sum().item()
+        if i:
+            times.append(time.perf_counter() - start)
+    return 2 * size ** 3 / statistics.median(times)
+
+
+def roofline(config, device: torch.device, rates: dict[str, tuple[float, dict]]) -> None:
+    """Print each path's achieved operations per second and its share of the matrix-product rate
+    of its number format on this machine."""
+    flops = step_flops_per_image(config, device)
+    peaks = {"float32": matmul_rate(torch.float32, device)}
+    if prec.default_precision(device) == "bfloat16":
+        peaks["bfloat16"] = matmul_rate(torch.bfloat16, device)
+    print(f"  one step: {flops / 1e9:.2f} GFLOP per image; matrix product 2048 x 2048: "
+          + ", ".join(f"{dtype} {rate / 1e9:.0f} GFLOP/s" for dtype, rate in peaks.items()))
+    for label, (rate, _) in rates.items():
+        achieved = rate * flops
+        dtype = label.split(",")[0]
+        print(f"  {label:38s} {achieved / 1e9:5.0f} GFLOP/s, {achieved / peaks[dtype]:.0%} of the {dtype} "
+              "matrix product's rate")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--scale", default="medium")
     parser.add_argument("--compile", action="store_true", help="also measure torch.compile on the network")
     parser.add_argument("--record", action="store_true", help="write the engine path's rate for the cost lines")
+    parser.add_argument("--roofline", action="store_true", help="also each path's share of the matrix-product rate")
     args = parser.parse_args()
     device = default_device()
     measured = paths(device, args.compile)
@@ -98,6 +144,8 @@ def main() -> None:
             print(f"{recipe:7s} {args.scale} ({config.encoder}, batch {config.batch_size}) {label:38s} "
                   f"{rate:6.0f} images/s  {rate / baseline:4.2f}x  "
                   + ", ".join(f"{p} {share:.0%}" for p, share in shares.items()))
+        if args.roofline:
+            roofline(config, device, rates)
         if recipe == "SimCLR":
             simclr_rates = {label.removesuffix(" (engine)"): rate for label, (rate, _) in rates.items()}
     if args.record and args.scale == "medium":

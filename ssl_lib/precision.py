@@ -1,8 +1,10 @@
 """Mixed precision by hardware: which number format the networks compute in.
 
 * ``bfloat16``: autocast to bfloat16 with channels-last memory, on a CUDA GPU that computes it
-  natively (compute capability 8.0 or more) and on a CPU with native bfloat16 instructions (AVX-512 BF16 or AMX), where it trains a small
-  ConvNet more than twice as fast as float32 (``bench/bench_precision.py``);
+  natively (compute capability 8.0 or more) and on a CPU with native bfloat16 instructions
+  (AVX-512 BF16 or AMX), where it trains the medium ConvNet more than twice as fast as float32
+  (``bench/bench_simclr_step.py``: 2.4x with AMX, 2026-12-01; on an AMD EPYC with AVX-512 BF16 and
+  no AMX 2.4-2.7x float32 contiguous and 1.9-2.0x float32 channels-last, 2026-12-08);
 * ``float16``: autocast to float16 with a gradient scaler, on an older CUDA GPU (a T4, capability
   7.5, where torch's ``is_bf16_supported()`` says True because it counts emulation);
 * ``float32``: everything else, channels-last on a CPU (:func:`memory_format`).
