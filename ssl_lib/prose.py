@@ -49,3 +49,32 @@ def verdict_in_words(verdicts, id: str, words: dict[str, str]) -> str:
     if len(set(said)) == 1:
         return said[0] + {1: "", 2: " on both seeds"}.get(len(said), " on every seed")
     return ", ".join(f"{w} on seed {r.provenance['seed']}" for w, r in zip(said, shown))
+
+
+#: A verdict in words (:meth:`ssl_lib.experiments.SeedVerdicts.describe`) opens with its verb in
+#: the singular; these are the plural forms, for several claims that share it.
+_PLURAL_VERBS = (("holds", "hold"), ("does not hold", "do not hold"), ("is undecided", "are undecided"))
+
+
+def claims_in_words(verdicts, named: dict[str, str]) -> str:
+    """The verdicts of several claims of ``verdicts`` (a :class:`ssl_lib.experiments.SeedVerdicts`),
+    ``named`` mapping a claim's id to its name in the sentence ("the firing rate per image"),
+    the claims that share a verdict said together: "the claims on A and B do not hold on either
+    seed, and the claim on C holds on both seeds"."""
+    if not named:
+        raise ValueError("claims_in_words needs at least one claim")
+    groups: dict[str, list[str]] = {}
+    for id, name in named.items():
+        groups.setdefault(verdicts.describe(id), []).append(name)
+    parts = []
+    for verdict, names in groups.items():
+        if len(names) == 1:
+            parts.append(f"the claim on {names[0]} {verdict}")
+            continue
+        for singular, plural in _PLURAL_VERBS:
+            if verdict.startswith(singular):
+                verdict = plural + verdict[len(singular):]
+                break
+        subject = f"{', '.join(names[:-1])} and {names[-1]}"
+        parts.append(f"the claims on {subject} {verdict}")
+    return ", and ".join(parts) if len(parts) == 2 else "; ".join(parts)

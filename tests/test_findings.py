@@ -41,3 +41,29 @@ def test_seed_verdicts_in_words_name_each_seed_only_where_they_differ():
     assert undecided.describe("c") == "is undecided on both seeds"
     mixed = SeedVerdicts((_result(0, True), _result(1, False, False)))
     assert mixed.describe("c") == "is undecided (seed 0: holds, seed 1: undecided)"
+
+
+def _experiment(name: str, verdicts: dict[str, tuple[bool, bool]], seeds=(0, 1)) -> SeedVerdicts:
+    """Verdicts of experiment ``name`` whose claim ``id`` is (held, decided) on every seed."""
+    return SeedVerdicts(tuple(
+        ExperimentResult(name, {}, [claim(id, f"Statement {id}.", *hd) for id, hd in verdicts.items()],
+                         {"seed": seed, "scale": "medium", "shown_from": f"results/medium/{name}.json"})
+        for seed in seeds))
+
+
+def test_the_box_groups_claims_by_verdict_and_folds_the_undecided(monkeypatch):
+    monkeypatch.setattr(findings, "chapter_verdicts", lambda chapter, scale: [
+        _experiment("a", {"h1": (True, True), "u1": (False, False)}),
+        _experiment("b", {"n1": (False, True), "h2": (True, True)})])
+    box = findings.findings_box("any", "medium")
+    holds, against, undecided = (box.index(t) for t in ("**Holds (2):**", "**Does not hold (1):**", "Undecided (1)"))
+    assert holds < box.index("Statement h1.") < box.index("Statement h2.") < against < box.index("Statement n1.")
+    assert box.index("<details>") < undecided < box.index("Statement u1.") < box.index("</details>")
+    assert box.count("medium scale, stored, seeds 0 and 1") == 1  # the origin, said once
+
+
+def test_the_box_names_a_one_seed_experiment_among_two_seed_ones(monkeypatch):
+    monkeypatch.setattr(findings, "chapter_verdicts", lambda chapter, scale: [
+        _experiment("a", {"h1": (True, True)}), _experiment("b", {"h2": (True, True)}, seeds=(0,))])
+    box = findings.findings_box("any", "medium")
+    assert "Statement h1.\n" in box and "Statement h2. (seed 0 only)" in box

@@ -69,17 +69,34 @@ def _over_seeds(verdicts: SeedVerdicts, id: str) -> str:
 
 
 def findings_box(chapter: str, scale: str) -> str:
-    """The chapter's findings as Markdown: one line per claim, its verdict over the seeds first,
-    then the paper's statement it tests, grouped by experiment with where its results come from;
-    in a ``<div class="findings">`` that the book's style sheet sets as a compact box."""
+    """The chapter's findings as Markdown: one line per claim (the paper's statement it tests),
+    grouped by its verdict over the seeds, what holds and what does not first and the undecided
+    claims folded under their count; where the results come from said once. In a
+    ``<div class="findings">`` that the book's style sheet sets as a compact box."""
+    verdicts = chapter_verdicts(chapter, scale)
+    origins = "; ".join(dict.fromkeys(_origin(v) for v in verdicts))
+    groups = {verdict: [] for verdict in VERDICT_WORDS}
+    for v in verdicts:
+        seeds = f" (seed {v.shown[0].provenance['seed']} only)" if len(v.shown) == 1 and ";" in origins else ""
+        for id in v.ids:
+            disagree = " (the seeds disagree)" if len({r.claim(id).verdict for r in v.shown}) > 1 else ""
+            groups[v.verdict(id)].append(f"- {v.shown[0].claim(id).statement}{seeds}{disagree}")
     lines = ['<div class="findings">', "",
-             "**What this chapter finds.** Each line is one claim, checked against this page's own "
-             "results further down; a claim holds only when it holds on every seed shown.", ""]
-    for verdicts in chapter_verdicts(chapter, scale):
-        lines += [f"`{verdicts.shown[0].name}` ({_origin(verdicts)}):", ""]
-        lines += [f"- {_over_seeds(verdicts, id)}: {verdicts.shown[0].claim(id).statement}" for id in verdicts.ids]
-        lines.append("")
+             f"**What this chapter finds** ({origins}). Each line is one claim, checked against this page's "
+             "own results further down; a claim holds only when it holds on every seed shown.", ""]
+    for verdict, claims in groups.items():
+        if not claims:
+            continue
+        title = f"{GROUP_TITLES[verdict]} ({len(claims)})"
+        if verdict == "undecided":
+            lines += ["<details>", f"<summary>{title}: open the list</summary>", "", *claims, "", "</details>", ""]
+        else:
+            lines += [f"**{title}:**", "", *claims, ""]
     return "\n".join([*lines, "</div>"])
+
+
+#: The heading of each group of claims in the findings box.
+GROUP_TITLES = {"holds": "Holds", "does not hold": "Does not hold", "undecided": "Undecided"}
 
 
 def chapters() -> list[str]:
