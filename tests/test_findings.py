@@ -62,8 +62,9 @@ def test_the_box_groups_claims_by_verdict_and_folds_the_undecided(monkeypatch):
     assert box.count("medium scale, stored, seeds 0 and 1") == 1  # the origin, said once
 
 
-def test_the_box_names_a_one_seed_experiment_among_two_seed_ones(monkeypatch):
+def test_the_box_says_where_a_claims_results_come_from_where_it_is_not_the_usual_place(monkeypatch):
     monkeypatch.setattr(findings, "chapter_verdicts", lambda chapter, scale: [
-        _experiment("a", {"h1": (True, True)}), _experiment("b", {"h2": (True, True)}, seeds=(0,))])
+        _experiment("a", {"h1": (True, True), "h3": (True, True)}), _experiment("b", {"h2": (True, True)}, seeds=(0,))])
     box = findings.findings_box("any", "medium")
-    assert "Statement h1.\n" in box and "Statement h2. (seed 0 only)" in box
+    assert "(medium scale, stored, seeds 0 and 1, unless a claim's line says otherwise)" in box
+    assert "Statement h1.\n" in box and "Statement h2. (medium scale, stored, seed 0)" in box

@@ -8,6 +8,8 @@ Where a chapter shows stored results, the box reads every stored seed of the lar
 
 from __future__ import annotations
 
+from collections import Counter
+
 from ssl_lib.experiments import registry
 from ssl_lib.experiments.claims import SeedVerdicts
 from ssl_lib.experiments.stored import results
@@ -71,19 +73,24 @@ def _over_seeds(verdicts: SeedVerdicts, id: str) -> str:
 def findings_box(chapter: str, scale: str) -> str:
     """The chapter's findings as Markdown: one line per claim (the paper's statement it tests),
     grouped by its verdict over the seeds, what holds and what does not first and the undecided
-    claims folded under their count; where the results come from said once. In a
+    claims folded under their count; where most results come from said once, and on the line of a
+    claim whose results come from elsewhere. In a
     ``<div class="findings">`` that the book's style sheet sets as a compact box."""
     verdicts = chapter_verdicts(chapter, scale)
-    origins = "; ".join(dict.fromkeys(_origin(v) for v in verdicts))
+    claims_by_origin = Counter()
+    for v in verdicts:
+        claims_by_origin[_origin(v)] += len(v.ids)
+    usual = claims_by_origin.most_common(1)[0][0]
     groups = {verdict: [] for verdict in VERDICT_WORDS}
     for v in verdicts:
-        seeds = f" (seed {v.shown[0].provenance['seed']} only)" if len(v.shown) == 1 and ";" in origins else ""
+        origin = "" if _origin(v) == usual else f" ({_origin(v)})"
         for id in v.ids:
             disagree = " (the seeds disagree)" if len({r.claim(id).verdict for r in v.shown}) > 1 else ""
-            groups[v.verdict(id)].append(f"- {v.shown[0].claim(id).statement}{seeds}{disagree}")
+            groups[v.verdict(id)].append(f"- {v.shown[0].claim(id).statement}{origin}{disagree}")
+    otherwise = ", unless a claim's line says otherwise" if len(claims_by_origin) > 1 else ""
     lines = ['<div class="findings">', "",
-             f"**What this chapter finds** ({origins}). Each line is one claim, checked against this page's "
-             "own results further down; a claim holds only when it holds on every seed shown.", ""]
+             f"**What this chapter finds** ({usual}{otherwise}). Each line is one claim, checked against this "
+             "page's own results further down; a claim holds only when it holds on every seed shown.", ""]
     for verdict, claims in groups.items():
         if not claims:
             continue
