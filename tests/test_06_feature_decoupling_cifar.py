@@ -163,6 +163,24 @@ def test_figure4_by_the_learned_pair_is_a_test_only_when_both_networks_learned()
         _planted_pair(0.50), "medium")[2].evidence  # the numbers are kept
 
 
+def _planted_against_none(none_knn: float) -> dict:
+    """Measurements of decoupling_sparsity_against_none with the planted numbers of :func:`_planted_pair`."""
+    m = _planted_pair(none_knn)
+    m["accuracy"]["none"] = m["accuracy"].pop("longer_without_colour")
+    m["units"]["none"] = m["units"].pop("longer without colour")
+    return m
+
+
+def test_figure4_against_no_augmentation_is_a_test_only_when_both_networks_learned():
+    learned = fd.decoupling_sparsity_against_none_claims(_planted_against_none(0.50), "medium")
+    assert [c.id for c in learned[:2]] == ["none_beats_untrained", "with_colour_beats_untrained"]
+    assert {c.verdict for c in learned} == {"holds"}
+    assert all(c.id.endswith("_against_none") and c.statement.startswith("With the full recipe (rather than no "
+                                                                         "augmentation") for c in learned[2:])
+    not_learned = fd.decoupling_sparsity_against_none_claims(_planted_against_none(0.40), "medium")
+    assert not_learned[0].verdict == "does not hold" and {c.verdict for c in not_learned[2:]} == {"undecided"}
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_the_stored_longer_run_holds_todays_stored_numbers_of_the_chapters_networks(seed):
     """A source re-stored without this result would leave its claims deciding on old numbers."""

@@ -397,22 +397,24 @@ def _layer_values(units: dict, name: str, key: str) -> dict[str, tuple[str, list
     return {layer: (f"{key}_{name}", units[layer][key]) for layer in HIGHER_LAYERS}
 
 
-def figure4_claims(without: dict, with_: dict, suffix: str = "", note: str = "") -> list[Claim]:
+def figure4_claims(without: dict, with_: dict, suffix: str = "", note: str = "",
+                   stronger: str = "colour distortion") -> list[Claim]:
     """Figure 4's claim by the firing rate and by Hoyer's index, per image and per position, between
     the live units of the network trained without colour distortion (``without``) and with it
     (``with_``), each ``{layer: measures}`` of :func:`unit_measures`; every layer conv2-conv5 decided
-    by :func:`every_layer_claim`. The claims' ids end with ``suffix``, their statements with ``note``."""
+    by :func:`every_layer_claim`. The claims' ids end with ``suffix``, their statements with ``note``;
+    ``stronger`` names what the network ``with_`` was trained with that ``without`` was not."""
     claims = []
     for view in VIEWS:
         where = "test images (spatial-mean responses)" if view == "image" else "(image, position) pairs"
         claims.append(every_layer_claim(
             f"color_lowers_{view}_firing_rate{suffix}",
-            f"With colour distortion the units of every layer conv2-conv5 fire on a smaller share of the "
+            f"With {stronger} the units of every layer conv2-conv5 fire on a smaller share of the "
             f"{where}, response above {FIRING_THRESHOLD:g} of the unit's maximum (Figure 4, by our measure{note}).",
             _layer_values(without, "without", f"{view}_firing_rate"), _layer_values(with_, "with", f"{view}_firing_rate")))
         claims.append(every_layer_claim(
             f"color_raises_{view}_hoyer{suffix}",
-            f"With colour distortion the mean Hoyer sparsity over the {where} is higher in every layer "
+            f"With {stronger} the mean Hoyer sparsity over the {where} is higher in every layer "
             f"conv2-conv5 (Figure 4, by our measure{note}).",
             _layer_values(with_, "with", f"{view}_hoyer"), _layer_values(without, "without", f"{view}_hoyer")))
     return claims
@@ -491,26 +493,31 @@ def longer_without_colour_config(scale: str, seed: int = 0) -> TrainConfig:
     return replace(config, epochs=config.epochs * LONGER_FACTOR)
 
 
-def decoupling_longer_without_colour_claims(m: dict, scale: str) -> list[Claim]:
-    """The claims of :func:`decoupling_longer_without_colour`, decided from its measurements.
-
-    Figure 4's claims (:func:`figure4_claims`) between the longer run without colour distortion and
-    the chapter's network with it are a test only when both beat the calibrated untrained AlexNet
-    (:func:`untrained_baseline.beats_untrained_claim`); where either does not, they are reported as
-    undecided, their numbers kept.
-    """
+def learned_pair_claims(m: dict, arm: str, label: str, pair: list[Claim]) -> list[Claim]:
+    """Figure 4's claims ``pair`` (:func:`figure4_claims`) between the network ``arm`` of ``m`` (named
+    ``label`` in a sentence) and the chapter's network with colour distortion, as a test only where
+    both beat the calibrated untrained AlexNet (:func:`untrained_baseline.beats_untrained_claim`);
+    where either does not, they are reported as undecided, their numbers kept. Returns the two
+    controls, then the pair's claims."""
     calibrated = m["untrained"][untrained_baseline.CALIBRATED]
-    learned = {arm: untrained_baseline.beats_untrained_claim(
-        f"{arm}_beats_untrained", f"{label} beats the calibrated untrained AlexNet by kNN and by the linear "
-        f"probe (a control, ours).", m["accuracy"][arm], calibrated)
-        for arm, label in (("longer_without_colour", f"SimCLR with crops and flips trained {m['epochs']} epochs"),
-                           ("with_colour", "SimCLR with the full recipe (the chapter's run)"))}
+    learned = [untrained_baseline.beats_untrained_claim(
+        f"{a}_beats_untrained", f"{name} beats the calibrated untrained AlexNet by kNN and by the linear "
+        f"probe (a control, ours).", m["accuracy"][a], calibrated)
+        for a, name in ((arm, label), ("with_colour", "SimCLR with the full recipe (the chapter's run)"))]
+    if not all(c.held for c in learned):
+        pair = [claim(c.id, c.statement, held=False, decided=False, **c.evidence) for c in pair]
+    return [*learned, *pair]
+
+
+def decoupling_longer_without_colour_claims(m: dict, scale: str) -> list[Claim]:
+    """The claims of :func:`decoupling_longer_without_colour`, decided from its measurements:
+    Figure 4's claims between the longer run without colour distortion and the chapter's network
+    with it, under the rule of :func:`learned_pair_claims`."""
     pair = figure4_claims(m["units"]["longer without colour"], m["units"]["with colour"], suffix="_learned_pair",
                           note=f"; without colour distortion: crops and flips trained {m['epochs']} epochs, "
                                f"with it: the chapter's run, so the pair also differs in training length")
-    if not all(c.held for c in learned.values()):
-        pair = [claim(c.id, c.statement, held=False, decided=False, **c.evidence) for c in pair]
-    return [*learned.values(), *pair]
+    return learned_pair_claims(m, "longer_without_colour",
+                               f"SimCLR with crops and flips trained {m['epochs']} epochs", pair)
 
 
 @experiment("decoupling_longer_without_colour", chapter=CHAPTER, stored=STORED,
@@ -532,6 +539,41 @@ def decoupling_longer_without_colour(scale: str, seed: int):
         "untrained": baseline["untrained"],
         "units": {"longer without colour": unit_measures(result.model.encoder, test_x),
                   "without colour": sparsity["without colour"]["units"],
+                  "with colour": sparsity["with colour"]["units"]},
+        "sources": {"decoupling_sparsity": sparsity_source, "decoupling_untrained_baseline": baseline_source},
+        **_runs(result),
+    }
+
+
+def decoupling_sparsity_against_none_claims(m: dict, scale: str) -> list[Claim]:
+    """The claims of :func:`decoupling_sparsity_against_none`, decided from its measurements:
+    Figure 4's claims between the network trained without augmentation and the chapter's network
+    with the full recipe, under the rule of :func:`learned_pair_claims`."""
+    pair = figure4_claims(m["units"]["none"], m["units"]["with colour"], suffix="_against_none",
+                          stronger="the full recipe (rather than no augmentation)",
+                          note="; the theory's 'dense representations if augmentation is not powerful "
+                               "enough', with no augmentation as the weakest; the pair differs in crops and "
+                               "flips as well as colour distortion")
+    return learned_pair_claims(m, "none", "SimCLR without augmentation", pair)
+
+
+@experiment("decoupling_sparsity_against_none", chapter=CHAPTER, stored=STORED,
+            claims=decoupling_sparsity_against_none_claims)
+def decoupling_sparsity_against_none(scale: str, seed: int):
+    """Figure 4's measures between the network trained without augmentation, the one set without
+    colour distortion that beats the untrained AlexNet by kNN in ``decoupling_untrained_baseline``,
+    and the chapter's network with the full recipe, whose measurements are read from the stored
+    ``decoupling_sparsity`` and ``decoupling_untrained_baseline`` results, not retrained."""
+    result = train(augmentation_configs(scale, seed, ("none",))["none"])
+    test_x, test_y = _test_set(result)
+    sparsity, sparsity_source = untrained_baseline.measurements_of("decoupling_sparsity", scale, seed)
+    baseline, baseline_source = untrained_baseline.measurements_of("decoupling_untrained_baseline", scale, seed)
+    return {
+        "epochs": result.config.epochs, "layers": list(HIGHER_LAYERS), "threshold": FIRING_THRESHOLD,
+        "accuracy": {"none": accuracies_with_se(result.final_knn, result.final_probe, len(test_y)),
+                     "with_colour": baseline["trained"][WITH_COLOR]},
+        "untrained": baseline["untrained"],
+        "units": {"none": unit_measures(result.model.encoder, test_x),
                   "with colour": sparsity["with colour"]["units"]},
         "sources": {"decoupling_sparsity": sparsity_source, "decoupling_untrained_baseline": baseline_source},
         **_runs(result),
