@@ -314,7 +314,7 @@ def decoupling_augmentations(scale: str, seed: int):
     m: dict = {"sets": list(AUGMENTATION_SETS), **_runs(*results.values())}
     for name, result in results.items():
         test_x, test_y = _test_set(result)
-        features = extract_features(result.model.encoder, test_x).cpu()
+        features = extract_features(result.model.encoder, test_x, precision=result.precision).cpu()
         keep = _per_class(test_y, tsne_per_class, seed)
         embedding = tsne_embedding(features[keep], seed=seed)
         m[name] = {**accuracies_with_se(result.final_knn, result.final_probe, len(test_y)),
