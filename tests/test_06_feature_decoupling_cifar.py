@@ -194,6 +194,17 @@ def test_the_stored_longer_run_holds_todays_stored_numbers_of_the_chapters_netwo
     assert m["accuracy"]["with_colour"] == baseline["trained"][fd.WITH_COLOR]
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_stored_pair_against_no_augmentation_holds_todays_stored_numbers_of_the_full_recipe(seed):
+    m = load_stored("decoupling_sparsity_against_none", "medium", seed).measurements
+    assert all("results/medium/" in source for source in m["sources"].values()), m["sources"]  # read, not retrained
+    sparsity = load_stored("decoupling_sparsity", "medium", seed).measurements
+    baseline = load_stored("decoupling_untrained_baseline", "medium", seed).measurements
+    assert m["units"]["with colour"] == sparsity["with colour"]["units"]
+    assert m["untrained"] == baseline["untrained"]
+    assert m["accuracy"]["with_colour"] == baseline["trained"][fd.WITH_COLOR]
+
+
 def test_the_matched_supervised_run_differs_from_figure_1s_only_in_its_augmentations():
     matched, unmatched = fd.matched_supervised_config("medium"), fd.supervised_config("medium")
     assert matched.augment == fd.WITH_COLOR == fd.augmentation_configs("medium")[fd.WITH_COLOR].augment

@@ -60,6 +60,9 @@ def test_the_box_groups_claims_by_verdict_and_folds_the_undecided(monkeypatch):
     assert holds < box.index("Statement h1.") < box.index("Statement h2.") < against < box.index("Statement n1.")
     assert box.index("<details>") < undecided < box.index("Statement u1.") < box.index("</details>")
     assert box.count("medium scale, stored, seeds 0 and 1") == 1  # the origin, said once
+    monkeypatch.setattr(findings, "chapter_verdicts", lambda chapter, scale: [
+        _experiment("a", {"h1": (True, True)}), _experiment("b", {"h1": (True, True)})])
+    assert findings.findings_box("any", "medium").count("Statement h1.") == 1  # a shared control said once
 
 
 def test_the_box_says_where_a_claims_results_come_from_where_it_is_not_the_usual_place(monkeypatch):

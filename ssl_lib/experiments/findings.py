@@ -86,7 +86,9 @@ def findings_box(chapter: str, scale: str) -> str:
         origin = "" if _origin(v) == usual else f" ({_origin(v)})"
         for id in v.ids:
             disagree = " (the seeds disagree)" if len({r.claim(id).verdict for r in v.shown}) > 1 else ""
-            groups[v.verdict(id)].append(f"- {v.shown[0].claim(id).statement}{origin}{disagree}")
+            line = f"- {v.shown[0].claim(id).statement}{origin}{disagree}"
+            if line not in groups[v.verdict(id)]:  # a control two experiments share is one finding
+                groups[v.verdict(id)].append(line)
     otherwise = ", unless a claim's line says otherwise" if len(claims_by_origin) > 1 else ""
     lines = ['<div class="findings">', "",
              f"**What this chapter finds** ({usual}{otherwise}). Each line is one claim, checked against this "
