@@ -182,27 +182,22 @@ def test_figure4_against_no_augmentation_is_a_test_only_when_both_networks_learn
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_the_stored_longer_run_holds_todays_stored_numbers_of_the_chapters_networks(seed):
+@pytest.mark.parametrize("name", ["decoupling_longer_without_colour", "decoupling_sparsity_against_none"])
+def test_a_stored_pair_holds_todays_stored_numbers_of_the_chapters_networks(name, seed):
     """A source re-stored without this result would leave its claims deciding on old numbers."""
-    m = load_stored("decoupling_longer_without_colour", "medium", seed).measurements
+    m = load_stored(name, "medium", seed).measurements
     assert all("results/medium/" in source for source in m["sources"].values()), m["sources"]  # read, not retrained
     sparsity = load_stored("decoupling_sparsity", "medium", seed).measurements
     baseline = load_stored("decoupling_untrained_baseline", "medium", seed).measurements
-    assert m["units"]["with colour"] == sparsity["with colour"]["units"]
-    assert m["units"]["without colour"] == sparsity["without colour"]["units"]
+    read = {network: units for network, units in m["units"].items() if network in sparsity}
+    assert "with colour" in read
+    assert all(units == sparsity[network]["units"] for network, units in read.items()), list(read)
     assert m["untrained"] == baseline["untrained"]
     assert m["accuracy"]["with_colour"] == baseline["trained"][fd.WITH_COLOR]
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_the_stored_pair_against_no_augmentation_holds_todays_stored_numbers_of_the_full_recipe(seed):
-    m = load_stored("decoupling_sparsity_against_none", "medium", seed).measurements
-    assert all("results/medium/" in source for source in m["sources"].values()), m["sources"]  # read, not retrained
-    sparsity = load_stored("decoupling_sparsity", "medium", seed).measurements
-    baseline = load_stored("decoupling_untrained_baseline", "medium", seed).measurements
-    assert m["units"]["with colour"] == sparsity["with colour"]["units"]
-    assert m["untrained"] == baseline["untrained"]
-    assert m["accuracy"]["with_colour"] == baseline["trained"][fd.WITH_COLOR]
+def test_the_longer_pair_shows_the_chapters_network_without_colour_too():
+    assert "without colour" in load_stored("decoupling_longer_without_colour", "medium", 0).measurements["units"]
 
 
 def test_the_matched_supervised_run_differs_from_figure_1s_only_in_its_augmentations():
